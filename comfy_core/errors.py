@@ -1,0 +1,241 @@
+"""Every exception the SDK raises, in one tree rooted at :class:`ComfyError`.
+
+Three families:
+
+* protocol errors: :class:`LocalProtocolError` (the caller misused the core) and
+  :class:`RemoteProtocolError` (the server sent something we cannot read);
+* transport errors: :class:`TransportError` and its children, raised by the
+  transports in ``comfy_transports`` with the library's exception chained;
+* prompt outcomes: :class:`ComfyExecutionError` (the original package's name,
+  kept as the base) for a rejected, failed, interrupted or lost prompt, and
+  :class:`HTTPStatusError` for any other 4xx/5xx answer.
+
+Any other exception escaping the SDK is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ClientClosedError",
+    "ComfyError",
+    "ComfyExecutionError",
+    "ConnectError",
+    "HTTPStatusError",
+    "InputError",
+    "LocalProtocolError",
+    "NetworkError",
+    "NodeError",
+    "NodeExecutionError",
+    "PromptInterruptedError",
+    "PromptLostError",
+    "PromptNotFinishedError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "TransportError",
+    "TransportTimeout",
+    "WaitTimeout",
+    "WebSocketClosed",
+    "WorkflowValidationError",
+]
+
+
+class ComfyError(Exception):
+    """Base class of every error raised by this SDK."""
+
+
+class ProtocolError(ComfyError):
+    """The ComfyUI protocol was not followed, by us or by the server."""
+
+
+class LocalProtocolError(ProtocolError):
+    """The caller used the core in a way the protocol does not allow."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server sent a message or body that does not have the documented shape."""
+
+
+class TransportError(ComfyError):
+    """The transport could not complete an exchange (the library's error is chained)."""
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, DNS, TLS handshake, rejected upgrade)."""
+
+
+class TransportTimeout(TransportError):
+    """A connect, read, write or pool wait ran out of time."""
+
+
+class NetworkError(TransportError):
+    """An established connection failed (reset, closed mid-exchange)."""
+
+
+class WebSocketClosed(TransportError):
+    """The WebSocket is closed; no more messages will arrive on it."""
+
+
+class WaitTimeout(ComfyError, TimeoutError):
+    """A wait for a prompt or a reply ran past its timeout (the prompt itself goes on)."""
+
+
+class ClientClosedError(ComfyError):
+    """The client was closed while this operation or prompt was still pending."""
+
+
+class HTTPStatusError(ComfyError):
+    """The server answered a request with a 4xx or 5xx status.
+
+    ``message`` is the server's own text where it sent one (JSON ``error``,
+    ComfyUI's plain-text 500 page) and is empty for the many empty error bodies.
+    """
+
+    def __init__(self, *, status: int, method: str, route: str, message: str = "") -> None:
+        self.status = status
+        self.method = method
+        self.route = route
+        self.message = message
+        text = f"{method} {route} returned {status}"
+        super().__init__(f"{text}: {message}" if message else text)
+
+
+class ComfyExecutionError(ComfyError):
+    """A prompt did not produce a result (the original package's error name).
+
+    ``prompt_id`` is None only when the server rejected a prompt whose id it
+    never accepted.
+    """
+
+    prompt_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputError:
+    """One validation error the server reported for a node (``node_errors[n].errors[i]``)."""
+
+    type: str
+    message: str
+    details: str = ""
+    input_name: str | None = None
+    extra_info: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        where = f"input {self.input_name!r}: " if self.input_name else ""
+        detail = f" ({self.details})" if self.details and self.details != self.input_name else ""
+        return f"{where}{self.message}{detail} [{self.type}]"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeError:
+    """All validation errors of one node, with the output nodes they block."""
+
+    node_id: str
+    class_type: str | None
+    errors: tuple[InputError, ...]
+    dependent_outputs: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        head = f"node {self.node_id}" + (f" ({self.class_type})" if self.class_type else "")
+        return "; ".join(f"{head} {err.describe()}" for err in self.errors) or head
+
+
+class WorkflowValidationError(ComfyExecutionError):
+    """The workflow was refused before it ran: a 400 from ``POST /prompt``.
+
+    Also raised before any request when the workflow is not API-format at all
+    (then ``status`` is None). ``node_errors`` holds one :class:`NodeError` per
+    offending node, each naming its inputs; ``error_type`` is the server's
+    top-level type such as ``prompt_outputs_failed_validation`` or
+    ``invalid_prompt``.
+    """
+
+    def __init__(
+        self,
+        *,
+        error_type: str,
+        message: str,
+        details: str = "",
+        node_errors: tuple[NodeError, ...] = (),
+        status: int | None = 400,
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.error_type = error_type
+        self.message = message
+        self.details = details
+        self.node_errors = node_errors
+        self.status = status
+        self.raw: Mapping[str, Any] = raw or {}
+        parts = [f"{message} [{error_type}]"]
+        if details:
+            parts.append(details)
+        parts.extend(n.describe() for n in node_errors)
+        super().__init__(": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if parts[1:] else ""))
+
+
+class NodeExecutionError(ComfyExecutionError):
+    """A node raised while the prompt ran (``execution_error``)."""
+
+    def __init__(
+        self,
+        *,
+        prompt_id: str,
+        node_id: str,
+        node_type: str,
+        exception_type: str,
+        exception_message: str,
+        traceback: tuple[str, ...] = (),
+        executed: tuple[str, ...] = (),
+    ) -> None:
+        self.prompt_id = prompt_id
+        self.node_id = node_id
+        self.node_type = node_type
+        self.exception_type = exception_type
+        self.exception_message = exception_message.strip()
+        self.traceback = traceback
+        self.executed = executed
+        super().__init__(
+            f"prompt {prompt_id} failed in node {node_id} ({node_type}): "
+            f"{exception_type}: {self.exception_message}"
+        )
+
+
+class PromptInterruptedError(ComfyExecutionError):
+    """The prompt was interrupted (``execution_interrupted``)."""
+
+    def __init__(self, *, prompt_id: str, node_id: str | None, node_type: str | None) -> None:
+        self.prompt_id = prompt_id
+        self.node_id = node_id
+        self.node_type = node_type
+        at = f" at node {node_id} ({node_type})" if node_id else ""
+        super().__init__(f"prompt {prompt_id} was interrupted{at}")
+
+
+class PromptNotFinishedError(ComfyExecutionError):
+    """Results were asked for while the prompt is still queued or running."""
+
+    def __init__(self, *, prompt_id: str, state: str) -> None:
+        self.prompt_id = prompt_id
+        self.state = state
+        super().__init__(
+            f"prompt {prompt_id} is still {state}; wait for it before fetching results"
+        )
+
+
+class PromptLostError(ComfyExecutionError):
+    """The prompt is neither queued, running nor in the history.
+
+    The server restarted, the queue was cleared, the prompt was deleted, or its
+    history entry was evicted or removed. Its result can no longer be had.
+    """
+
+    def __init__(self, *, prompt_id: str, reason: str = "") -> None:
+        self.prompt_id = prompt_id
+        self.reason = reason
+        super().__init__(
+            f"prompt {prompt_id} is in neither the queue nor the history"
+            + (f" ({reason})" if reason else "")
+        )

@@ -1,0 +1,303 @@
+"""PromptTracker: the sans-I/O heart of the client.
+
+Theory of operation. The tracker holds the prompts a client waits for. Data
+goes in (``receive_text`` and ``receive_binary`` for WebSocket messages,
+``receive_response`` for answers to requests it asked for); events come out
+one at a time from ``next_event()``, and the HTTP requests it needs made come
+out of ``requests_to_send()``. It never touches a socket, a clock or a thread:
+where it wants to wait, an :class:`Outgoing` request carries a ``delay``.
+
+A prompt is registered *before* ``POST /prompt`` is sent (its id is minted by
+the client), so no event can arrive for a prompt we do not know yet. Over a
+WebSocket a prompt settles on the done marker (``executing`` with ``node:
+null``), with its outputs gathered from its ``executed`` events: no HTTP
+request is needed. Wherever events may have been missed (HTTP polling, a
+reconnect, a done marker without an outcome) the tracker asks for a queue
+check, then for the history of each prompt that left the queue, retrying an
+empty history a bounded number of times (the history race, PROTOCOL.md §7).
+
+A transition is applied when the caller pulls the event that causes it, so the
+state never runs ahead of what the caller has seen. Settled prompts leave the
+tracker; their late messages still come out as events but change nothing.
+Malformed messages raise :class:`RemoteProtocolError` from ``receive_*`` and
+leave the tracker as it was; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from comfy_core import routes
+from comfy_core.errors import (
+    ComfyError,
+    ComfyExecutionError,
+    LocalProtocolError,
+    PromptLostError,
+)
+from comfy_core.events import (
+    Event,
+    ExecutionFailed,
+    ExecutionFinished,
+    ExecutionInterrupted,
+    ExecutionStarted,
+    ExecutionSucceeded,
+    NodeExecuted,
+    NodeStarted,
+    PreviewReceived,
+    PromptFailed,
+    PromptQueued,
+    PromptSucceeded,
+    TextReceived,
+)
+from comfy_core.http import Request, Response
+from comfy_core.messages import parse_binary, parse_text
+from comfy_core.models import PromptResponse
+from comfy_core.outputs import NodeOutput, parse_node_output
+from comfy_core.prompt_state import PromptState, Trigger, next_state
+from comfy_core.results import PromptResult, error_from_event, outcome_from_history
+
+__all__ = ["Outgoing", "PromptTracker"]
+
+_TRIGGERS: dict[type[Event], Trigger] = {
+    PromptQueued: Trigger.ACCEPTED,
+    ExecutionStarted: Trigger.STARTED,
+    ExecutionSucceeded: Trigger.SUCCESS_HINT,
+    ExecutionFailed: Trigger.FAILURE_HINT,
+    ExecutionInterrupted: Trigger.FAILURE_HINT,
+    ExecutionFinished: Trigger.DONE,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outgoing:
+    """A request the tracker wants made; hand the answer to ``receive_response``.
+
+    Wait ``delay`` seconds before sending. ``prompt_id`` is set for history
+    reads and None for queue checks, whose ``checked`` names the prompts the
+    check may settle (those accepted before it was asked for).
+    """
+
+    request: Request
+    prompt_id: str | None = None
+    delay: float = 0.0
+    attempt: int = 0
+    checked: frozenset[str] = frozenset()
+    retry_on_error: bool = True
+
+
+@dataclass(slots=True)
+class _Prompt:
+    state: PromptState = PromptState.SUBMITTED
+    outputs: dict[str, NodeOutput] = field(default_factory=dict)
+    error: ComfyExecutionError | None = None
+    node_errors: dict[str, Any] = field(default_factory=dict)
+
+
+class PromptTracker:
+    """Track prompts through WebSocket messages and HTTP reads; see the module doc.
+
+    ``history_attempts`` bounds how often an empty history is read again
+    (``history_retry_delay`` doubling each time) before the prompt is declared
+    lost; failed reads (a 500, a reset) are retried without bound, ``max_retry_delay``
+    apart at most, since the caller's timeout limits the wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        history_attempts: int = 6,
+        history_retry_delay: float = 0.1,
+        max_retry_delay: float = 5.0,
+    ) -> None:
+        if history_attempts < 1:
+            raise LocalProtocolError("history_attempts must be at least 1")
+        self.history_attempts = history_attempts
+        self.history_retry_delay = history_retry_delay
+        self.max_retry_delay = max_retry_delay
+        self._prompts: dict[str, _Prompt] = {}
+        self._events: deque[Event] = deque()
+        self._outbox: deque[Outgoing] = deque()
+        # (prompt_id, node) of the last node that started: type-1 previews and
+        # TEXT frames carry no ids, so they are attributed to it (best effort).
+        self._current: tuple[str | None, str | None] = (None, None)
+
+    # -- registration ---------------------------------------------------------
+
+    def register(self, prompt_id: str) -> None:
+        """Start tracking ``prompt_id``. Call before sending its ``POST /prompt``."""
+        if prompt_id in self._prompts:
+            raise LocalProtocolError(f"prompt {prompt_id} is already tracked")
+        self._prompts[prompt_id] = _Prompt()
+
+    def accepted(self, response: PromptResponse) -> None:
+        """Record the server's 200 for a registered prompt (emits :class:`PromptQueued`)."""
+        if response.prompt_id in self._prompts:
+            self._prompts[response.prompt_id].node_errors = dict(response.node_errors)
+        self._events.append(
+            PromptQueued(
+                prompt_id=response.prompt_id,
+                number=response.number,
+                node_errors=routes.read_node_errors(response.node_errors),
+            )
+        )
+
+    def forget(self, prompt_id: str) -> None:
+        """Stop tracking ``prompt_id`` (its POST failed, or the caller lost interest)."""
+        self._prompts.pop(prompt_id, None)
+
+    def state_of(self, prompt_id: str) -> PromptState | None:
+        """The prompt's state, or None when it is not (or no longer) tracked."""
+        prompt = self._prompts.get(prompt_id)
+        return prompt.state if prompt else None
+
+    @property
+    def tracked(self) -> frozenset[str]:
+        """Every prompt still waiting for its outcome."""
+        return frozenset(self._prompts)
+
+    # -- WebSocket input ------------------------------------------------------
+
+    def receive_text(self, text: str | bytes) -> None:
+        """Feed one WebSocket text message; read the results with ``next_event()``."""
+        self._receive(parse_text(text))
+
+    def receive_binary(self, frame: bytes) -> None:
+        """Feed one binary WebSocket frame; read the results with ``next_event()``."""
+        self._receive(parse_binary(frame))
+
+    def _receive(self, event: Event) -> None:
+        if isinstance(event, NodeStarted) and event.prompt_id is not None:
+            self._current = (event.prompt_id, event.display_node or event.node)
+        elif isinstance(event, ExecutionFinished) and event.prompt_id == self._current[0]:
+            self._current = (None, None)
+        elif isinstance(event, (PreviewReceived, TextReceived)) and event.prompt_id is None:
+            prompt_id, node = self._current
+            if isinstance(event, PreviewReceived):
+                event = replace(event, prompt_id=prompt_id, node=event.node or node)
+            else:
+                event = replace(event, prompt_id=prompt_id)
+        self._events.append(event)
+
+    # -- output -----------------------------------------------------------------
+
+    def next_event(self) -> Event | None:
+        """The next event, applying its transition now; None when there is none."""
+        if not self._events:
+            return None
+        event = self._events.popleft()
+        prompt = self._prompts.get(event.prompt_id) if event.prompt_id else None
+        if prompt is not None and event.prompt_id is not None:
+            self._apply(event.prompt_id, prompt, event)
+        return event
+
+    def requests_to_send(self) -> list[Outgoing]:
+        """Take the requests the tracker wants made (each at most once)."""
+        out = list(self._outbox)
+        self._outbox.clear()
+        return out
+
+    def reconcile(self) -> Outgoing | None:
+        """A queue check for every accepted, unsettled prompt (HTTP polling, reconnects).
+
+        Returns None when no prompt needs one. Prompts the queue no longer lists
+        get a history read. Hand the answer to ``receive_response``.
+        """
+        waiting = frozenset(
+            pid for pid, p in self._prompts.items() if p.state is not PromptState.SUBMITTED
+        )
+        if not waiting:
+            return None
+        return Outgoing(request=routes.get_queue(), checked=waiting)
+
+    # -- HTTP input ---------------------------------------------------------------
+
+    def receive_response(self, out: Outgoing, response: Response) -> None:
+        """Feed the answer to a request from ``requests_to_send`` or ``reconcile``."""
+        try:
+            if out.prompt_id is None:
+                queue = routes.read_queue(out.request, response)
+                self._queue_checked(out.checked, queue.prompt_ids)
+            else:
+                entry = routes.read_history_entry(out.request, response, out.prompt_id)
+                self._history_read(out, entry)
+        except ComfyError as exc:  # 5xx, garbage: read again later
+            self.request_failed(out, exc)
+
+    def request_failed(self, out: Outgoing, error: Exception) -> None:
+        """The request of ``out`` could not be made or answered; it will be asked again."""
+        if not out.retry_on_error:
+            return
+        if out.prompt_id is not None and out.prompt_id not in self._prompts:
+            return
+        delay = min(self.max_retry_delay, self.history_retry_delay * 2 ** min(out.attempt, 16))
+        self._outbox.append(replace(out, delay=delay, attempt=out.attempt + 1))
+
+    def _queue_checked(self, checked: frozenset[str], present: frozenset[str]) -> None:
+        for prompt_id in checked - present:
+            prompt = self._prompts.get(prompt_id)
+            if prompt is not None:
+                self._apply_trigger(prompt_id, prompt, Trigger.LEFT_QUEUE)
+
+    def _history_read(self, out: Outgoing, entry: Mapping[str, Any] | None) -> None:
+        prompt_id = out.prompt_id
+        assert prompt_id is not None
+        prompt = self._prompts.get(prompt_id)
+        if prompt is None or prompt.state is not PromptState.FETCHING:
+            return  # settled meanwhile (the WebSocket was faster)
+        if entry is None:
+            if out.attempt + 1 < self.history_attempts:
+                delay = self.history_retry_delay * 2**out.attempt
+                self._outbox.append(replace(out, delay=delay, attempt=out.attempt + 1))
+            else:
+                self._apply_trigger(prompt_id, prompt, Trigger.LOST)
+            return
+        outcome = outcome_from_history(prompt_id, entry)
+        if isinstance(outcome, PromptResult):
+            prompt.outputs = dict(outcome.outputs)
+            self._apply_trigger(prompt_id, prompt, Trigger.HISTORY_SUCCESS)
+        else:
+            prompt.error = outcome
+            self._apply_trigger(prompt_id, prompt, Trigger.HISTORY_FAILURE)
+
+    # -- transitions ------------------------------------------------------------
+
+    def _apply(self, prompt_id: str, prompt: _Prompt, event: Event) -> None:
+        if isinstance(event, NodeExecuted):
+            if not prompt.state.is_final:
+                node = event.display_node or event.node
+                prompt.outputs[node] = parse_node_output(node, event.output)
+            return
+        if isinstance(event, (ExecutionFailed, ExecutionInterrupted)):
+            prompt.error = error_from_event(prompt_id, event)
+        trigger = _TRIGGERS.get(type(event))
+        if trigger is not None:
+            self._apply_trigger(prompt_id, prompt, trigger)
+
+    def _apply_trigger(self, prompt_id: str, prompt: _Prompt, trigger: Trigger) -> None:
+        new = next_state(prompt.state, trigger)
+        if new is None:
+            return
+        prompt.state = new
+        if new is PromptState.FETCHING:
+            self._outbox.append(
+                Outgoing(request=routes.get_history(prompt_id), prompt_id=prompt_id)
+            )
+        elif new is PromptState.SUCCEEDED:
+            result = PromptResult(
+                prompt_id=prompt_id, outputs=dict(prompt.outputs), node_errors=prompt.node_errors
+            )
+            self._settle(prompt_id, PromptSucceeded(prompt_id=prompt_id, result=result))
+        elif new is PromptState.FAILED:
+            error = prompt.error
+            if trigger is Trigger.LOST or error is None:
+                error = PromptLostError(prompt_id=prompt_id, reason="it has no history entry")
+            self._settle(prompt_id, PromptFailed(prompt_id=prompt_id, error=error))
+
+    def _settle(self, prompt_id: str, event: Event) -> None:
+        # Settled prompts leave the tracker: memory stays bounded by what is in flight.
+        self._prompts.pop(prompt_id, None)
+        # Comes out right after the event that settled it.
+        self._events.appendleft(event)
