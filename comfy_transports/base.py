@@ -1,0 +1,55 @@
+"""The interface every transport implements, in the SDK's own types.
+
+A transport knows bytes, status codes and frames, never ComfyUI: the core
+builds each :class:`~comfy_core.http.Request` and reads each
+:class:`~comfy_core.http.Response`. Exceptions from the underlying library are
+mapped to the :class:`~comfy_core.errors.TransportError` tree and chained, so
+callers catch one family whatever transport they picked.
+
+To write your own, implement :class:`AsyncTransport` (and the
+:class:`AsyncWebSocket` it returns) and pass an instance as
+``create_client(url, transport=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from comfy_core.http import Request, Response
+
+__all__ = ["AsyncTransport", "AsyncWebSocket", "DEFAULT_MAX_MESSAGE_SIZE"]
+
+# SaveImageWebsocket sends full-size PNGs as single frames: a 4096x4096 RGBA
+# PNG of noise is about 64 MiB. Bounded, unlike the original's 100 GiB.
+DEFAULT_MAX_MESSAGE_SIZE = 128 * 2**20
+
+
+@runtime_checkable
+class AsyncWebSocket(Protocol):
+    """One open WebSocket to the server's ``/ws``."""
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message. Raises WebSocketClosed once the socket is closed."""
+
+    async def receive(self) -> str | bytes:
+        """The next message: ``str`` for text, ``bytes`` for binary.
+
+        Raises WebSocketClosed when the connection ends, cleanly or not.
+        """
+
+    async def aclose(self) -> None:
+        """Close within about a second, whatever the peer does; idempotent."""
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """HTTP requests and WebSocket connections to one ComfyUI server."""
+
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send ``request`` and read the whole response (any status is returned, not raised)."""
+
+    async def connect_websocket(self, client_id: str) -> AsyncWebSocket:
+        """Open ``/ws?clientId=client_id`` with the transport's credentials and TLS settings."""
+
+    async def aclose(self) -> None:
+        """Release every connection; idempotent."""
