@@ -1,0 +1,69 @@
+"""comfy_api_client: drive ComfyUI servers from Python.
+
+    from comfy_api_client import create_client, utils
+
+    async with create_client("localhost:8188") as client:
+        prompt = await client.submit_workflow(utils.read_json("workflow.json"))
+        result = await prompt.future
+        image = result.output_images[0].image
+
+The protocol lives in ``comfy_core`` (sans-I/O), the I/O in ``comfy_transports``.
+"""
+
+from comfy_api_client import utils
+from comfy_api_client.client import ComfyAPIClient
+from comfy_api_client.create import create_client
+from comfy_api_client.trackers import (
+    BaseComfyStateTracker,
+    HTTPStateTracker,
+    WebsocketStateTracker,
+    create_comfy_state_tracker,
+)
+from comfy_core.errors import (
+    ClientClosedError,
+    ComfyError,
+    ComfyExecutionError,
+    HTTPStatusError,
+    NodeExecutionError,
+    PromptInterruptedError,
+    PromptLostError,
+    PromptNotFinishedError,
+    TransportError,
+    WaitTimeout,
+    WorkflowValidationError,
+)
+from comfy_core.models import PromptResponse, QueueEntry, QueueState, SystemStats
+from comfy_core.outputs import NodeOutput, OutputFile
+from comfy_core.results import ImageItem, PromptResult
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "BaseComfyStateTracker",
+    "ClientClosedError",
+    "ComfyAPIClient",
+    "ComfyError",
+    "ComfyExecutionError",
+    "HTTPStateTracker",
+    "HTTPStatusError",
+    "ImageItem",
+    "NodeExecutionError",
+    "NodeOutput",
+    "OutputFile",
+    "PromptInterruptedError",
+    "PromptLostError",
+    "PromptNotFinishedError",
+    "PromptResponse",
+    "PromptResult",
+    "QueueEntry",
+    "QueueState",
+    "SystemStats",
+    "TransportError",
+    "WaitTimeout",
+    "WebsocketStateTracker",
+    "WorkflowValidationError",
+    "__version__",
+    "create_client",
+    "create_comfy_state_tracker",
+    "utils",
+]

