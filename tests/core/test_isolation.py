@@ -1,0 +1,35 @@
+"""comfy_core must stay sans-I/O: importing it loads no I/O or third-party module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = (
+    "httpx",
+    "requests",
+    "websockets",
+    "h11",
+    "wsproto",
+    "pluggy",
+    "asyncio",
+    "socket",
+    "threading",
+    "PIL",
+)
+
+
+def test_core_imports_only_the_standard_library() -> None:
+    code = (
+        "import sys, comfy_core, comfy_core.flows, comfy_core.urls, comfy_core.workflow\n"
+        f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "", f"comfy_core loaded {done.stdout.strip()}"
+
+
+def test_the_check_itself_sees_a_forbidden_import() -> None:
+    # Guard against a check that cannot fail: the SDK package does load them.
+    code = f"import sys, comfy_api_client\nprint([m for m in {FORBIDDEN!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "httpx" in done.stdout and "asyncio" in done.stdout
