@@ -1,0 +1,60 @@
+"""Model-free workflows (API format) for tests against the real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Workflow = dict[str, Any]
+
+
+def save_image(color: int, *, size: int = 64, prefix: str = "sdk_test", batch: int = 1) -> Workflow:
+    """EmptyImage of one colour -> SaveImage."""
+    return {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": size, "height": size, "batch_size": batch, "color": color},
+        },
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}},
+    }
+
+
+def execution_error() -> Workflow:
+    """Passes validation, then ImageScaleBy fails at run time (PROTOCOL.md §6)."""
+    return {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 1, "height": 1, "batch_size": 1, "color": 0},
+        },
+        "2": {
+            "class_type": "ImageScaleBy",
+            "inputs": {"image": ["1", 0], "upscale_method": "nearest-exact", "scale_by": 0.01},
+        },
+        "3": {
+            "class_type": "SaveImage",
+            "inputs": {"images": ["2", 0], "filename_prefix": "sdk_err"},
+        },
+    }
+
+
+def slow(color: int, blurs: int = 3, size: int = 1536) -> Workflow:
+    """EmptyImage -> ImageBlur(31, 10) x blurs -> PreviewImage: seconds per node on a CPU."""
+    workflow: Workflow = {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": size, "height": size, "batch_size": 1, "color": color},
+        }
+    }
+    previous = "1"
+    for i in range(blurs):
+        node = str(10 + i)
+        workflow[node] = {
+            "class_type": "ImageBlur",
+            "inputs": {"image": [previous, 0], "blur_radius": 31, "sigma": 10.0},
+        }
+        previous = node
+    workflow["9"] = {"class_type": "PreviewImage", "inputs": {"images": [previous, 0]}}
+    return workflow
+
+
+def rgb(color: int) -> tuple[int, int, int]:
+    return (color >> 16) & 0xFF, (color >> 8) & 0xFF, color & 0xFF
