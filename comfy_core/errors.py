@@ -170,10 +170,10 @@ class WorkflowValidationError(ComfyExecutionError):
         self.status = status
         self.raw: Mapping[str, Any] = raw or {}
         parts = [f"{message} [{error_type}]"]
-        if details:
+        if details and not node_errors:  # with node errors, details repeats the first one
             parts.append(details)
         parts.extend(n.describe() for n in node_errors)
-        super().__init__(": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if parts[1:] else ""))
+        super().__init__("; ".join(parts))
 
 
 class NodeExecutionError(ComfyExecutionError):

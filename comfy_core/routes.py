@@ -106,8 +106,9 @@ def post_prompt(
 ) -> Request:
     """``POST /prompt`` for an API-format ``workflow`` under a client-minted ``prompt_id``.
 
-    ``client_id`` routes the prompt's WebSocket events to the socket of that id;
-    without it only HTTP can tell when the prompt is done.
+    ``client_id`` routes the prompt's WebSocket events to the socket of that id.
+    Always send one: without it no socket hears of the prompt, and ComfyUI
+    0.3.75 also leaves the outputs of cached nodes out of its history entry.
     """
     body: dict[str, Any] = {"prompt": workflow, "prompt_id": prompt_id}
     if client_id is not None:
@@ -177,13 +178,7 @@ def read_prompt_response(request: Request, response: Response) -> PromptResponse
         node_id = _node_from_details(details)
         if not nodes and node_id is not None:
             # Point at the node the top-level error names (unknown class and the like).
-            nodes = (
-                NodeError(
-                    node_id=node_id,
-                    class_type=None,
-                    errors=(InputError(type=str(error.get("type", "")), message=message),),
-                ),
-            )
+            nodes = (NodeError(node_id=node_id, class_type=None, errors=()),)
         raise WorkflowValidationError(
             error_type=str(error.get("type", "")),
             message=message,

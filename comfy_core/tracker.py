@@ -84,6 +84,7 @@ class Outgoing:
     prompt_id: str | None = None
     delay: float = 0.0
     attempt: int = 0
+    empty_reads: int = 0
     checked: frozenset[str] = frozenset()
     retry_on_error: bool = True
 
@@ -248,9 +249,10 @@ class PromptTracker:
         if prompt is None or prompt.state is not PromptState.FETCHING:
             return  # settled meanwhile (the WebSocket was faster)
         if entry is None:
-            if out.attempt + 1 < self.history_attempts:
-                delay = self.history_retry_delay * 2**out.attempt
-                self._outbox.append(replace(out, delay=delay, attempt=out.attempt + 1))
+            # Failed reads (counted in attempt) do not use up the empty reads.
+            if out.empty_reads + 1 < self.history_attempts:
+                delay = self.history_retry_delay * 2**out.empty_reads
+                self._outbox.append(replace(out, delay=delay, empty_reads=out.empty_reads + 1))
             else:
                 self._apply_trigger(prompt_id, prompt, Trigger.LOST)
             return
