@@ -71,8 +71,13 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
 
 def _num(data: Mapping[str, Any], key: str) -> float:
     value = _get(data, key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)  # an int past the float range overflows here
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number):
+            return number
     raise RemoteProtocolError(f"message field {key!r} should be a finite number, got {value!r:.80}")
 
 
@@ -84,7 +89,9 @@ def _strs(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = data.get(key)
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, (str, int)) and not isinstance(v, bool) for v in value
+    ):
         raise RemoteProtocolError(f"message field {key!r} should be a list of strings")
     return tuple(str(v) for v in value)
 

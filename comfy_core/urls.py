@@ -3,14 +3,16 @@
 ``localhost:8188`` means ``http://localhost:8188`` (as in the original
 package). A path prefix (``https://host/comfy/``) is kept in front of every
 route and of ``/ws``; ``https`` gives ``wss``. Credentials written into the URL
-(``http://user:pass@host``) are taken out of it and offered as Basic auth, so
-they are never part of a URL we log or put in an error.
+(``http://user:pass@host``) are taken out of it and offered as Basic auth, and
+query parameters (``?token=...``) are kept apart in ``params`` and sent with
+every request and the WebSocket, so neither is part of a URL we log or put in
+an error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 __all__ = ["ServerURL"]
 
@@ -27,6 +29,7 @@ class ServerURL:
     prefix: str = ""
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    params: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def parse(cls, url: str) -> ServerURL:
@@ -53,6 +56,7 @@ class ServerURL:
             prefix=parts.path.rstrip("/"),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            params=tuple(parse_qsl(parts.query, keep_blank_values=True)),
         )
 
     @property
@@ -69,7 +73,7 @@ class ServerURL:
         """The full URL of a route ``path`` (which starts with ``/``), no query."""
         return f"{self.base}{quote(path, safe='/%:@')}"
 
-    def ws(self, client_id: str, params: tuple[tuple[str, str], ...] = ()) -> str:
-        """The WebSocket URL for ``client_id``, with any extra query parameters."""
-        query = urlencode((("clientId", client_id), *params))
+    def ws(self, client_id: str) -> str:
+        """The WebSocket URL for ``client_id``, with the base URL's query parameters."""
+        query = urlencode((("clientId", client_id), *self.params))
         return f"{_WS_SCHEMES[self.scheme]}://{self.netloc}{self.prefix}/ws?{query}"

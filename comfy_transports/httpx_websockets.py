@@ -1,7 +1,8 @@
 """The default asyncio transport: httpx for HTTP, websockets for ``/ws``.
 
-Both sides get the same credentials (extra headers, Basic auth from ``auth``
-or from ``user:pass@`` in the URL) and the same TLS settings, and neither sends
+Both sides get the same credentials (extra headers, a bearer ``token``, Basic
+auth from ``auth`` or from ``user:pass@`` in the URL, query parameters such as
+``?token=`` from the URL) and the same TLS settings, and neither sends
 an ``Origin`` header (ComfyUI answers a foreign Origin on a loopback host with
 an empty 403). Library exceptions become :mod:`comfy_core.errors` transport
 errors whose messages name the method and path, never the query or credentials.
@@ -80,6 +81,7 @@ class HttpxTransport:
         timeout: float | None = 30.0,
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        token: str | None = None,
         verify: Verify = True,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         ping_interval: float | None = 20.0,
@@ -90,8 +92,10 @@ class HttpxTransport:
             auth = (self.url.username, self.url.password or "")
         self._headers = dict(headers or {})
         if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            self._headers["Authorization"] = f"Basic {token}"
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {basic}"
+        if token is not None:
+            self._headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout
         self._ssl = _ssl_context(verify) if self.url.scheme == "https" else None
         self._max_message_size = max_message_size
@@ -113,7 +117,7 @@ class HttpxTransport:
             answer = await self._client.request(
                 request.method,
                 self.url.http(request.path),
-                params=list(request.params),
+                params=[*self.url.params, *request.params],
                 headers=list(request.headers),
                 content=request.body or None,
             )
