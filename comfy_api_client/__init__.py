@@ -13,6 +13,7 @@ The protocol lives in ``comfy_core`` (sans-I/O), the I/O in ``comfy_transports``
 from comfy_api_client import utils
 from comfy_api_client.client import ComfyAPIClient
 from comfy_api_client.create import create_client
+from comfy_api_client.hookspecs import hookimpl
 from comfy_api_client.trackers import (
     BaseComfyStateTracker,
     HTTPStateTracker,
@@ -65,5 +66,6 @@ __all__ = [
     "__version__",
     "create_client",
     "create_comfy_state_tracker",
+    "hookimpl",
     "utils",
 ]

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import warnings
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_core import routes
 from comfy_core.errors import (
     ClientClosedError,
@@ -26,7 +28,14 @@ from comfy_core.errors import (
     WaitTimeout,
 )
 from comfy_core.events import Event, PromptFailed, PromptSucceeded
-from comfy_core.flows import Flow, Sleep, download_flow, fetch_result_flow, submit_flow
+from comfy_core.flows import (
+    Flow,
+    RetryPolicy,
+    Sleep,
+    download_flow,
+    fetch_result_flow,
+    submit_flow,
+)
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse, QueueState, SystemStats
 from comfy_core.outputs import OutputFile
@@ -42,6 +51,7 @@ __all__ = ["ComfyAPIClient"]
 
 log = logging.getLogger("comfy_api_client.client")
 T = TypeVar("T")
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class ComfyAPIClient:
@@ -60,11 +70,13 @@ class ComfyAPIClient:
         *,
         timeout: float | None = None,
         tracker: PromptTracker | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.url = ServerURL.parse(comfy_url)
         self.transport = transport
         self.timeout = timeout
         self.tracker = tracker or PromptTracker()
+        self.hooks = hooks or Hooks(make_plugin_manager())
         # The WebSocket tracker replaces this with the id of its live connection.
         self.client_id = uuid.uuid4().hex
         self.futures: dict[str, asyncio.Future[PromptResult]] = {}
@@ -82,11 +94,62 @@ class ComfyAPIClient:
 
     # -- plumbing -------------------------------------------------------------
 
-    async def send(self, request: Request) -> Response:
-        """Send one core request through the transport; transport errors propagate."""
-        if self._closed:
-            raise ClientClosedError("the client is closed")
-        return await self.transport.handle_async_request(request)
+    async def send(self, request: Request, *, idempotent: bool | None = None) -> Response:
+        """Send one core request through the transport, with the plugins' headers and retries.
+
+        Failures of idempotent requests (by default every method but POST) are
+        retried as long as the ``comfy_retry_delay`` hook gives a delay; others
+        are sent once, since only a flow that checks for duplicates (submit)
+        may repeat them. Returns the last response whatever its status; raises
+        the last transport error when retries run out.
+        """
+        if idempotent is None:
+            idempotent = request.method in IDEMPOTENT_METHODS
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            if self._closed:
+                raise ClientClosedError("the client is closed")
+            prepared = self.hooks.request_headers(request, attempt)
+            sent = time.monotonic()
+            try:
+                response = await self.transport.handle_async_request(prepared)
+            except TransportError as exc:
+                self.hooks.request_failed(prepared, exc, time.monotonic() - sent)
+                if not idempotent:
+                    raise
+                delay = self.hooks.retry_delay(
+                    prepared, attempt=attempt, elapsed=time.monotonic() - started,
+                    error=exc, idempotent=idempotent,
+                )  # fmt: skip
+                if delay is None:
+                    raise
+            else:
+                self.hooks.response_received(prepared, response, time.monotonic() - sent)
+                if not idempotent or (response.status < 500 and response.status != 429):
+                    return response
+                delay = self.hooks.retry_delay(
+                    prepared, attempt=attempt, elapsed=time.monotonic() - started,
+                    response=response, idempotent=idempotent,
+                )  # fmt: skip
+                if delay is None:
+                    return response
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _retry_policy(self, request_of: Callable[[], Request]) -> RetryPolicy:
+        """The plugins' retry decision for a flow that dedupes its own retries."""
+        started = time.monotonic()
+
+        def policy(
+            attempt: int, response: Response | None, error: Exception | None
+        ) -> float | None:
+            return self.hooks.retry_delay(
+                request_of(), attempt=attempt, elapsed=time.monotonic() - started,
+                response=response, error=error, idempotent=True,
+            )  # fmt: skip
+
+        return policy
 
     async def run_flow(self, flow: Flow[T]) -> T:
         """Drive a core flow to its end: send its requests, sleep its sleeps."""
@@ -127,6 +190,7 @@ class ComfyAPIClient:
     def pump(self) -> None:
         """Handle every event the tracker has ready and send the requests it wants."""
         while (event := self.tracker.next_event()) is not None:
+            self.hooks.event(event)
             self._dispatch(event)
         for out in self.tracker.requests_to_send():
             self._spawn(self._send_outgoing(out))
@@ -154,32 +218,48 @@ class ComfyAPIClient:
         self.pump()
 
     def _dispatch(self, event: Event) -> None:
-        if event.prompt_id is None:
-            return
-        future = self.futures.get(event.prompt_id)
-        if future is None:
-            return
         if isinstance(event, PromptSucceeded):
-            self._spawn(self._resolve(future, event.result))
+            self._spawn(self._finish(event.result))
         elif isinstance(event, PromptFailed):
-            self.futures.pop(event.prompt_id, None)
-            if not future.done():
+            self.hooks.prompt_failed(event.prompt_id or "", event.error)
+            future = self.futures.pop(event.prompt_id or "", None)
+            if future is not None and not future.done():
                 future.set_exception(event.error)
 
-    async def _resolve(self, future: asyncio.Future[PromptResult], result: PromptResult) -> None:
+    async def _finish(self, result: PromptResult) -> None:
+        """Download images (and every file, for storage plugins), then resolve the future."""
+        future = self.futures.get(result.prompt_id)
+        outcome: PromptResult | BaseException
         try:
-            complete = await self.download_images(result)
-        except (ComfyError, OSError) as exc:
-            outcome: PromptResult | BaseException = exc
+            outcome = await self.download_images(result)
+            stored = await self._store_outputs(outcome)
+        except (ComfyError, OSError, ValueError) as exc:
+            outcome = exc
         else:
-            outcome = complete
+            self.hooks.prompt_finished(outcome, stored)
         self.futures.pop(result.prompt_id, None)
-        if future.done():
+        if future is None or future.done():
             return
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
+
+    async def _store_outputs(self, result: PromptResult) -> dict[str, list[str]]:
+        if not self.hooks.stores_outputs:
+            return {}
+        images = {
+            (i.node_id, i.subfolder, i.type, i.filename): i.data for i in result.output_images
+        }
+        stored: dict[str, list[str]] = {}
+        for ref in result.files:
+            data = images.get((ref.node_id, ref.subfolder, ref.type, ref.filename))
+            if data is None:
+                data = await self.download(ref)
+            # Storage plugins write files: keep that off the event loop.
+            where = await asyncio.to_thread(self.hooks.store_output, result.prompt_id, ref, data)
+            stored[f"{ref.node_id}/{ref.filename}"] = where
+        return stored
 
     # -- prompts ----------------------------------------------------------------
 
@@ -204,6 +284,7 @@ class ComfyAPIClient:
         if self._closed:
             raise ClientClosedError("the client is closed")
         prompt_id = prompt_id or str(uuid.uuid4())
+        post = Request(method="POST", path=f"{routes.API}/prompt")  # what retry hooks see
         future: asyncio.Future[PromptResult] | None = None
         if return_future:
             if not any(t.is_running for t in self.state_trackers):
@@ -219,6 +300,7 @@ class ComfyAPIClient:
             prompt_id=prompt_id,
             client_id=self.client_id,
             tracker=self.tracker if return_future else None,
+            retry=self._retry_policy(lambda: post),
             number=number,
             front=front,
             extra_data=extra_data,
@@ -360,3 +442,4 @@ class ComfyAPIClient:
         self.futures.clear()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.transport.aclose(), 1.0)
+        self.hooks.client_closed(self)

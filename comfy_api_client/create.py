@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from comfy_api_client.client import ComfyAPIClient
+from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.trackers import create_comfy_state_tracker
 from comfy_transports.base import AsyncTransport
 from comfy_transports.httpx_websockets import HttpxTransport, Verify
@@ -24,8 +25,12 @@ async def create_client(
     transport: AsyncTransport | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
+    token: str | None = None,
     verify: Verify = True,
     timeout: float | None = None,
+    plugins: Iterable[object] = (),
+    builtin_plugins: bool = True,
+    load_entrypoints: bool = True,
 ) -> AsyncIterator[ComfyAPIClient]:
     """Connect to the ComfyUI server at ``comfy_url`` and yield a ready client.
 
@@ -35,22 +40,30 @@ async def create_client(
     started: with ``"websocket"`` the socket is connected and greeted, so the
     first prompt's events cannot be missed. ``transport`` replaces the default
     httpx + websockets transport (``headers``, ``auth`` and ``verify`` then
-    belong to it). ``timeout`` is the default for ``client.wait``/``client.run``.
+    belong to it; ``token`` is sent as a bearer token). ``timeout`` is the
+    default for ``client.wait``/``client.run``.
+
+    ``plugins`` are registered on this client's own plugin manager, beside the
+    built-in logging and retry plugins (``builtin_plugins=False`` drops them)
+    and plugins from the ``comfy_api_client`` entry points
+    (``load_entrypoints=False`` skips them).
 
     Leaving the block stops the tracker, fails still-pending futures with
     ``ClientClosedError`` and closes every connection within about a second.
     """
     if transport is None:
         transport = HttpxTransport(
-            comfy_url, timeout=http_timeout, headers=headers, auth=auth, verify=verify
+            comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
         )
-    client = ComfyAPIClient(comfy_url, transport, timeout=timeout)
+    pm = make_plugin_manager(plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints)
+    client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
     try:
         await client.get_system_stats()
         if start_state_tracker is not None:
             await create_comfy_state_tracker(
                 client, start_state_tracker, **(state_tracker_kwargs or {})
             )
+        client.hooks.client_opened(client)
         yield client
     finally:
         await client.aclose()

@@ -20,12 +20,19 @@ Example, by hand::
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from comfy_core import routes
-from comfy_core.errors import ComfyExecutionError, PromptLostError, PromptNotFinishedError
+from comfy_core.errors import (
+    ComfyExecutionError,
+    HTTPStatusError,
+    PromptLostError,
+    PromptNotFinishedError,
+    RemoteProtocolError,
+    TransportError,
+)
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
@@ -33,7 +40,7 @@ from comfy_core.results import PromptResult, outcome_from_history
 from comfy_core.tracker import PromptTracker
 from comfy_core.workflow import check_workflow
 
-__all__ = ["Flow", "Sleep", "download_flow", "fetch_result_flow", "submit_flow"]
+__all__ = ["Flow", "RetryPolicy", "Sleep", "download_flow", "fetch_result_flow", "submit_flow"]
 
 T = TypeVar("T")
 
@@ -54,6 +61,70 @@ def _exchange(request: Request) -> Generator[Request | Sleep, Response | None, R
     return response
 
 
+RetryPolicy = Callable[[int, "Response | None", "Exception | None"], "float | None"]
+"""``(attempt, response, error) -> delay``: seconds before trying again, or None to give up."""
+
+
+def _is_retryable(response: Response) -> bool:
+    return response.status >= 500 or response.status == 429
+
+
+def _find_submitted(prompt_id: str) -> Flow[PromptResponse | None]:
+    """The receipt of a prompt the server already has (queued, running or done), else None."""
+    queue_request = routes.get_queue()
+    queue = routes.read_queue(queue_request, (yield from _exchange(queue_request)))
+    for entry in (*queue.running, *queue.pending):
+        if entry.prompt_id == prompt_id:
+            return PromptResponse(prompt_id=prompt_id, number=entry.number)
+    history_request = routes.get_history(prompt_id)
+    response = yield from _exchange(history_request)
+    done = routes.read_history_entry(history_request, response, prompt_id)
+    if done is None:
+        return None
+    prompt = done.get("prompt")
+    number = prompt[0] if isinstance(prompt, list) and prompt else 0
+    return PromptResponse(
+        prompt_id=prompt_id, number=number if isinstance(number, (int, float)) else 0
+    )
+
+
+def _post_prompt(
+    request: Request, prompt_id: str, retry: RetryPolicy | None
+) -> Flow[PromptResponse]:
+    attempt = 0
+    while True:
+        response: Response | None = None
+        error: TransportError | None = None
+        try:
+            response = yield from _exchange(request)
+        except TransportError as exc:
+            error = exc
+        if response is not None and not _is_retryable(response):
+            return routes.read_prompt_response(request, response)
+        # The server may have queued it anyway (a reset after the request went
+        # through): ComfyUI deduplicates nothing, so look before sending again.
+        while True:
+            delay = retry(attempt, response, error) if retry is not None else None
+            attempt += 1
+            if delay is None:
+                if error is not None:
+                    raise error
+                assert response is not None
+                return routes.read_prompt_response(request, response)  # raises for the 5xx
+            yield Sleep(delay)
+            try:
+                found = yield from _find_submitted(prompt_id)
+            except (TransportError, HTTPStatusError, RemoteProtocolError) as exc:
+                response, error = (
+                    None,
+                    TransportError(f"cannot check for prompt {prompt_id}: {exc}"),
+                )
+                continue
+            if found is not None:
+                return found
+            break
+
+
 def submit_flow(
     workflow: Mapping[str, Any],
     *,
@@ -64,12 +135,15 @@ def submit_flow(
     front: bool = False,
     extra_data: Mapping[str, Any] | None = None,
     partial_execution_targets: Sequence[str] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Flow[PromptResponse]:
     """Check ``workflow``, register it with ``tracker`` (if any), then ``POST /prompt``.
 
     The prompt is registered before the request leaves, so events that beat the
-    response are not lost. A rejected or failed submit unregisters it and
-    raises (:class:`WorkflowValidationError` for a 400).
+    response are not lost. A transport error or a 429/5xx is retried when
+    ``retry`` gives a delay, after checking that the server does not have the
+    prompt already, so it is never queued twice. A rejected or failed submit
+    unregisters it and raises (:class:`WorkflowValidationError` for a 400).
     """
     check_workflow(workflow)
     request = routes.post_prompt(
@@ -84,8 +158,7 @@ def submit_flow(
     if tracker is not None:
         tracker.register(prompt_id)
     try:
-        response = yield from _exchange(request)
-        receipt = routes.read_prompt_response(request, response)
+        receipt = yield from _post_prompt(request, prompt_id, retry)
     except BaseException:
         if tracker is not None:
             tracker.forget(prompt_id)

@@ -78,5 +78,5 @@ def test_editable_install_imports_all_four_packages(tmp_path: Path) -> None:
     python = _clean_venv(tmp_path / "venv")
     _pip(python, "install", "--no-deps", "-e", str(ROOT))
     files = _imports(python, tmp_path)
-    assert files["comfy_plugins"] == str(ROOT / "plugins" / "__init__.py")
+    assert files["comfy_plugins"] == str(ROOT / "plugins" / "comfy_plugins" / "__init__.py")
     assert files["comfy_core"] == str(ROOT / "comfy_core" / "__init__.py")

@@ -1,0 +1,166 @@
+"""One plugin manager per client, and one typed wrapper per hook.
+
+:func:`make_plugin_manager` builds a fresh ``pluggy.PluginManager`` for each
+client (there is no global one): the hookspecs, the built-in plugins
+(``comfy_plugins.logs`` and a default ``comfy_plugins.retry.RetryPlugin``),
+third-party plugins from the entry-point group ``comfy_api_client``, and the
+plugins given explicitly. Two environment variables limit what is loaded:
+
+* ``COMFY_API_CLIENT_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry points;
+* ``COMFY_API_CLIENT_PLUGINS=name1,name2`` loads only those entry points.
+
+The client calls hooks only through :class:`Hooks`, whose methods are typed
+and turn the hooks' list results into what the client needs. A hook that only
+observes (events, responses, prompt outcomes) and raises is logged and does
+not disturb the client; a decision hook that raises propagates.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from comfy_api_client import hookspecs
+from comfy_core.errors import ComfyExecutionError
+from comfy_core.events import Event
+from comfy_core.http import Request, Response
+from comfy_core.outputs import OutputFile
+from comfy_core.results import PromptResult
+
+__all__ = ["AUTOLOAD_ENV", "ALLOWLIST_ENV", "Hooks", "make_plugin_manager"]
+
+AUTOLOAD_ENV = "COMFY_API_CLIENT_DISABLE_PLUGIN_AUTOLOAD"
+ALLOWLIST_ENV = "COMFY_API_CLIENT_PLUGINS"
+log = logging.getLogger("comfy_api_client.plugins")
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    if os.environ.get(AUTOLOAD_ENV, "").strip() not in ("", "0"):
+        return
+    allowed = os.environ.get(ALLOWLIST_ENV)
+    if allowed is None:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        return
+    wanted = {name.strip() for name in allowed.split(",") if name.strip()}
+    available = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT)}
+    for name in sorted(wanted & available):
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT, name=name)
+
+
+def make_plugin_manager(
+    plugins: Iterable[object] = (), *, builtins: bool = True, load_entrypoints: bool = True
+) -> pluggy.PluginManager:
+    """A new plugin manager with the built-ins, entry points and ``plugins`` registered.
+
+    A ``RetryPlugin`` among ``plugins`` replaces the default one; pass
+    ``builtins=False`` for no built-in plugin at all.
+    """
+    from comfy_plugins import logs
+    from comfy_plugins.retry import RetryPlugin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    plugins = list(plugins)
+    if builtins:
+        pm.register(logs, name="comfy.logs")
+        if not any(isinstance(p, RetryPlugin) for p in plugins):
+            pm.register(RetryPlugin(), name="comfy.retry")
+    if load_entrypoints:
+        _load_entry_points(pm)
+    for plugin in plugins:
+        pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+class Hooks:
+    """Typed calls into a plugin manager's hooks (the only way the client calls them)."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self._hook = pm.hook
+
+    def _observe(self, call: Callable[..., Any], **kwargs: Any) -> None:
+        try:
+            call(**kwargs)
+        except Exception:
+            log.exception("a plugin failed in %s", getattr(call, "name", call))
+
+    def client_opened(self, client: object) -> None:
+        self._observe(self._hook.comfy_client_opened, client=client)
+
+    def client_closed(self, client: object) -> None:
+        self._observe(self._hook.comfy_client_closed, client=client)
+
+    def request_headers(self, request: Request, attempt: int) -> Request:
+        """``request`` with the headers plugins add (the first registered plugin wins)."""
+        added: dict[str, str] = {}
+        # pluggy calls the last registered first, so the first registered updates last and wins.
+        for headers in self._hook.comfy_request_headers(request=request, attempt=attempt):
+            added.update(headers or {})
+        if not added:
+            return request
+        present = {k.lower() for k, _ in request.headers}
+        extra = tuple((k, v) for k, v in added.items() if k.lower() not in present)
+        return Request(
+            method=request.method,
+            path=request.path,
+            params=request.params,
+            headers=request.headers + extra,
+            body=request.body,
+        )
+
+    def response_received(self, request: Request, response: Response, elapsed: float) -> None:
+        self._observe(
+            self._hook.comfy_response_received, request=request, response=response, elapsed=elapsed
+        )
+
+    def request_failed(self, request: Request, error: Exception, elapsed: float) -> None:
+        self._observe(
+            self._hook.comfy_request_failed, request=request, error=error, elapsed=elapsed
+        )
+
+    def retry_delay(
+        self,
+        request: Request,
+        *,
+        attempt: int,
+        elapsed: float,
+        response: Response | None = None,
+        error: Exception | None = None,
+        idempotent: bool,
+    ) -> float | None:
+        """Seconds to wait before sending ``request`` again, or None to give up."""
+        delay = self._hook.comfy_retry_delay(
+            request=request,
+            attempt=attempt,
+            elapsed=elapsed,
+            response=response,
+            error=error,
+            idempotent=idempotent,
+        )
+        return None if delay is None else max(0.0, float(delay))
+
+    def event(self, event: Event) -> None:
+        self._observe(self._hook.comfy_event, event=event)
+
+    @property
+    def stores_outputs(self) -> bool:
+        """True when some plugin implements ``comfy_store_output``."""
+        return bool(self._hook.comfy_store_output.get_hookimpls())
+
+    def store_output(self, prompt_id: str, output: OutputFile, data: bytes) -> list[str]:
+        """Every location the storage plugins report for this output."""
+        results = self._hook.comfy_store_output(prompt_id=prompt_id, output=output, data=data)
+        return [str(r) for r in results if r is not None]
+
+    def prompt_finished(self, result: PromptResult, stored: Mapping[str, list[str]]) -> None:
+        self._observe(self._hook.comfy_prompt_finished, result=result, stored=stored)
+
+    def prompt_failed(self, prompt_id: str, error: ComfyExecutionError) -> None:
+        self._observe(self._hook.comfy_prompt_failed, prompt_id=prompt_id, error=error)

@@ -1,0 +1,64 @@
+"""Take credentials out of what gets logged, recorded or shown in an error.
+
+Credentials reach a ComfyUI server in four places (PROTOCOL.md §14):
+headers (``Authorization``, ``X-API-Key``, cookies), Basic auth, query
+parameters such as ``?token=`` and userinfo in a URL. These helpers replace
+each with ``REDACTED`` and keep everything else, so logs stay useful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "REDACTED",
+    "is_secret_header",
+    "is_secret_param",
+    "redact_headers",
+    "redact_params",
+    "redact_url",
+]
+
+REDACTED = "REDACTED"
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+    }
+)
+_SECRET_PARAM_WORDS = ("token", "key", "secret", "password", "passwd", "auth", "signature")
+
+
+def is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SECRET_HEADERS or "token" in lowered or "secret" in lowered
+
+
+def is_secret_param(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_PARAM_WORDS)
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, REDACTED if is_secret_header(k) else v) for k, v in headers)
+
+
+def redact_params(params: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, REDACTED if is_secret_param(k) else v) for k, v in params)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without userinfo and with secret query values replaced."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "@" in parts.netloc:
+        netloc = f"{REDACTED}@{netloc}"
+    query = urlencode(redact_params(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
