@@ -88,8 +88,8 @@ def comfy_retry_delay(
     True when sending the request twice is safe (GET, PUT, DELETE, and
     ``POST /prompt``, which the client checks for before resubmitting).
 
-    Stops at the first non-None result: a delay in seconds. None everywhere
-    means the failure is final.
+    Return a delay in seconds to try again, or None. The call stops at the
+    first non-None result; None from every plugin means the failure is final.
     """
 
 

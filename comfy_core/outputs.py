@@ -38,7 +38,8 @@ class OutputFile:
     filename: str
     subfolder: str = ""
     type: str = "output"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # Left out of the hash so that file references can be set members and dict keys.
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def mime(self) -> str:

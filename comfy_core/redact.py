@@ -8,11 +8,13 @@ each with ``REDACTED`` and keep everything else, so logs stay useful.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
+    "redact_text",
     "is_secret_header",
     "is_secret_param",
     "redact_headers",
@@ -62,3 +64,25 @@ def redact_url(url: str) -> str:
         netloc = f"{REDACTED}@{netloc}"
     query = urlencode(redact_params(parse_qsl(parts.query, keep_blank_values=True)))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s\"']+@")
+_QUERY_VALUE = re.compile(r"(?P<name>[?&;][^=&\s\"']+)=(?P<value>[^&#\s\"']*)")
+_HEADER_LINE = re.compile(r"(?m)^(?P<prefix>[<>]? ?)(?P<name>[A-Za-z0-9-]+): (?P<value>.*)$")
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a log line, a URL, a dump of headers) with credentials replaced.
+
+    Catches userinfo in URLs, secret-looking query parameters and
+    ``Name: value`` header lines with a secret-looking name. Values under other
+    names cannot be recognised in free text: keep them out of messages.
+    """
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    text = _QUERY_VALUE.sub(
+        lambda m: f"{m['name']}={REDACTED}" if is_secret_param(m["name"][1:]) else m[0], text
+    )
+    return _HEADER_LINE.sub(
+        lambda m: f"{m['prefix']}{m['name']}: {REDACTED}" if is_secret_header(m["name"]) else m[0],
+        text,
+    )

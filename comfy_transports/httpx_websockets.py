@@ -23,6 +23,7 @@ from comfy_core.errors import ConnectError, NetworkError, TransportTimeout, WebS
 from comfy_core.http import Request, Response
 from comfy_core.urls import ServerURL
 from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
+from comfy_transports.log_redaction import redact_logger
 
 __all__ = ["HttpxTransport", "WebsocketsConnection"]
 
@@ -101,6 +102,8 @@ class HttpxTransport:
         self._max_message_size = max_message_size
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
+        redact_logger("httpx")  # it logs each URL, query (and so ?token=) included
+        self._ws_logger = redact_logger("comfy_transports.websockets")
         self._client = httpx.AsyncClient(
             timeout=timeout,
             headers=self._headers,
@@ -146,13 +149,17 @@ class HttpxTransport:
                 ping_interval=self._ping_interval,
                 ping_timeout=self._ping_timeout,
                 compression=None,
+                logger=self._ws_logger,  # it logs handshake headers at DEBUG
             )
         except websockets.InvalidStatus as exc:
             status = exc.response.status_code
             raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
         except (TimeoutError, asyncio.TimeoutError) as exc:
             raise TransportTimeout(f"{what}: opening timed out") from exc
-        except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+        except websockets.InvalidURI:
+            # Its message holds the whole URL, query credentials included.
+            raise ConnectError(f"{what}: invalid WebSocket URL") from None
+        except (OSError, websockets.InvalidHandshake) as exc:
             raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
         return WebsocketsConnection(connection)
 
