@@ -15,10 +15,13 @@ import logging
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from comfy_api_client.endpoints import AsyncEndpoints
 from comfy_api_client.plugins import Hooks, make_plugin_manager
+from comfy_api_client.watch import PromptWatch
 from comfy_core import routes
 from comfy_core.errors import (
     ClientClosedError,
@@ -27,7 +30,7 @@ from comfy_core.errors import (
     TransportError,
     WaitTimeout,
 )
-from comfy_core.events import Event, PromptFailed, PromptSucceeded
+from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
 from comfy_core.flows import (
     Flow,
     RetryPolicy,
@@ -37,8 +40,9 @@ from comfy_core.flows import (
     submit_flow,
 )
 from comfy_core.http import Request, Response
-from comfy_core.models import PromptResponse, QueueState, SystemStats
+from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
+from comfy_core.progress import Progress, ProgressCounter
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.urls import ServerURL
@@ -52,9 +56,10 @@ __all__ = ["ComfyAPIClient"]
 log = logging.getLogger("comfy_api_client.client")
 T = TypeVar("T")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+SETTLED_KEPT = 64  # settled prompts whose events a late events() call still gets
 
 
-class ComfyAPIClient:
+class ComfyAPIClient(AsyncEndpoints):
     """Asynchronous client for one ComfyUI server; make it with ``create_client``.
 
     ``timeout`` is the default for :meth:`wait` and :meth:`run` (None waits
@@ -81,6 +86,9 @@ class ComfyAPIClient:
         self.client_id = uuid.uuid4().hex
         self.futures: dict[str, asyncio.Future[PromptResult]] = {}
         self.state_trackers: list[BaseComfyStateTracker] = []
+        self._watches: dict[str, PromptWatch] = {}
+        self._settled: OrderedDict[str, PromptWatch] = OrderedDict()
+        self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -218,6 +226,12 @@ class ComfyAPIClient:
         self.pump()
 
     def _dispatch(self, event: Event) -> None:
+        watch = self._watches.get(event.prompt_id or "")
+        if watch is not None:
+            watch.deliver(event)
+            if watch.finished and not watch.consumers:
+                self._retire(watch)
+            self._wakeup.set()
         if isinstance(event, PromptSucceeded):
             self._spawn(self._finish(event.result))
         elif isinstance(event, PromptFailed):
@@ -225,6 +239,13 @@ class ComfyAPIClient:
             future = self.futures.pop(event.prompt_id or "", None)
             if future is not None and not future.done():
                 future.set_exception(event.error)
+
+    def _retire(self, watch: PromptWatch) -> None:
+        """Keep a settled prompt's events for a late ``events()`` call, for the newest few."""
+        del self._watches[watch.prompt_id]
+        self._settled[watch.prompt_id] = watch
+        while len(self._settled) > SETTLED_KEPT:
+            self._settled.popitem(last=False)
 
     async def _finish(self, result: PromptResult) -> None:
         """Download images (and every file, for storage plugins), then resolve the future."""
@@ -273,6 +294,9 @@ class ComfyAPIClient:
         front: bool = False,
         extra_data: Mapping[str, Any] | None = None,
         partial_execution_targets: Sequence[str] | None = None,
+        on_progress: Callable[[Progress], Any] | None = None,
+        on_node: Callable[[NodeStarted], Any] | None = None,
+        on_preview: Callable[[PreviewReceived], Any] | None = None,
     ) -> PromptResponse:
         """Queue an API-format ``workflow`` and return the server's receipt.
 
@@ -280,6 +304,10 @@ class ComfyAPIClient:
         :class:`PromptResult` (images downloaded) or fails with the prompt's
         error; await it, or call :meth:`wait` for a timeout. A workflow the
         server refuses raises :class:`WorkflowValidationError` at once.
+
+        ``on_progress`` gets a :class:`Progress` (per node and overall) as the
+        prompt runs, ``on_node`` each node that starts, ``on_preview`` each
+        preview image; :meth:`events` yields every event of the prompt.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -295,6 +323,13 @@ class ComfyAPIClient:
                 )
             future = asyncio.get_running_loop().create_future()
             self.futures[prompt_id] = future
+            self._watches[prompt_id] = PromptWatch(
+                prompt_id,
+                ProgressCounter(prompt_id, len(workflow) if isinstance(workflow, Mapping) else 0),
+                on_progress,
+                on_node,
+                on_preview,
+            )
         flow = submit_flow(
             workflow,
             prompt_id=prompt_id,
@@ -310,11 +345,40 @@ class ComfyAPIClient:
             receipt = await self.run_flow(flow)
         except BaseException:
             self.futures.pop(prompt_id, None)
+            self._watches.pop(prompt_id, None)
             raise
         finally:
             self.pump()
         receipt.future = future
         return receipt
+
+    async def events(self, prompt: PromptResponse | str) -> AsyncIterator[Event]:
+        """Every event of a tracked prompt, from its submission on, ending with its
+        ``PromptSucceeded`` or ``PromptFailed``. The events of the newest settled
+        prompts are kept for a late call; for a prompt submitted without a future,
+        or long settled, it yields nothing.
+        """
+        prompt_id = prompt if isinstance(prompt, str) else prompt.prompt_id
+        watch = self._watches.get(prompt_id) or self._settled.pop(prompt_id, None)
+        if watch is None:
+            return
+        watch.consumers += 1
+        try:
+            while True:
+                while watch.buffer:
+                    event = watch.buffer.popleft()
+                    yield event
+                    if isinstance(event, (PromptSucceeded, PromptFailed)):
+                        return
+                if watch.finished or self._closed:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+        finally:
+            watch.consumers -= 1
+            if watch.finished and not watch.consumers:
+                self._watches.pop(prompt_id, None)
+                self._settled.pop(prompt_id, None)
 
     async def wait(
         self, prompt: PromptResponse | str, timeout: float | None = None
@@ -372,39 +436,6 @@ class ComfyAPIClient:
         pairs = zip(refs, blobs, strict=True)
         return result.with_images([ImageItem.from_download(ref, blob) for ref, blob in pairs])
 
-    # -- routes -----------------------------------------------------------------
-
-    async def get_index(self) -> str:
-        """The frontend's index page (HTML)."""
-        request = routes.get_index()
-        response = await self.send(request)
-        routes.raise_for_status(request, response)
-        return response.text
-
-    async def get_system_stats(self) -> SystemStats:
-        """``GET /system_stats``: versions, RAM and devices."""
-        request = routes.get_system_stats()
-        return routes.read_system_stats(request, await self.send(request))
-
-    async def get_queue(self) -> QueueState:
-        """``GET /queue``: the running prompt and the pending ones in run order."""
-        request = routes.get_queue()
-        return routes.read_queue(request, await self.send(request))
-
-    async def get_history(
-        self, prompt_id: str | None = None, max_items: int | None = None
-    ) -> dict[str, Any]:
-        """The raw history: one prompt's entry (``{}`` if none), or the newest ``max_items``."""
-        if prompt_id is not None:
-            request = routes.get_history(prompt_id)
-        else:
-            params = (("max_items", str(int(max_items))),) if max_items is not None else ()
-            request = Request(method="GET", path=f"{routes.API}/history", params=params)
-        data = routes.read_json(request, await self.send(request))
-        if not isinstance(data, dict):
-            raise RemoteProtocolError("history should be a JSON object")
-        return data
-
     # -- state trackers ---------------------------------------------------------
 
     def register_state_tracker(self, state_tracker: BaseComfyStateTracker) -> None:
@@ -440,6 +471,7 @@ class ComfyAPIClient:
                 # Nobody may await it: do not let asyncio log it as unretrieved.
                 future.exception()
         self.futures.clear()
+        self._wakeup.set()  # event iterators see the client closed
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.transport.aclose(), 1.0)
         self.hooks.client_closed(self)

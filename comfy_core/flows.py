@@ -40,7 +40,15 @@ from comfy_core.results import PromptResult, outcome_from_history
 from comfy_core.tracker import PromptTracker
 from comfy_core.workflow import check_workflow
 
-__all__ = ["Flow", "RetryPolicy", "Sleep", "download_flow", "fetch_result_flow", "submit_flow"]
+__all__ = [
+    "Flow",
+    "RetryPolicy",
+    "Sleep",
+    "download_flow",
+    "exchange",
+    "fetch_result_flow",
+    "submit_flow",
+]
 
 T = TypeVar("T")
 
@@ -55,7 +63,8 @@ class Sleep:
 Flow = Generator[Request | Sleep, Response | None, T]
 
 
-def _exchange(request: Request) -> Generator[Request | Sleep, Response | None, Response]:
+def exchange(request: Request) -> Generator[Request | Sleep, Response | None, Response]:
+    """Yield ``request`` and return the response the driver sends back (the one-step flow)."""
     response = yield request
     assert response is not None, "a flow must be sent the response to its request"
     return response
@@ -72,12 +81,12 @@ def _is_retryable(response: Response) -> bool:
 def _find_submitted(prompt_id: str) -> Flow[PromptResponse | None]:
     """The receipt of a prompt the server already has (queued, running or done), else None."""
     queue_request = routes.get_queue()
-    queue = routes.read_queue(queue_request, (yield from _exchange(queue_request)))
+    queue = routes.read_queue(queue_request, (yield from exchange(queue_request)))
     for entry in (*queue.running, *queue.pending):
         if entry.prompt_id == prompt_id:
             return PromptResponse(prompt_id=prompt_id, number=entry.number)
     history_request = routes.get_history(prompt_id)
-    response = yield from _exchange(history_request)
+    response = yield from exchange(history_request)
     done = routes.read_history_entry(history_request, response, prompt_id)
     if done is None:
         return None
@@ -96,7 +105,7 @@ def _post_prompt(
         response: Response | None = None
         error: TransportError | None = None
         try:
-            response = yield from _exchange(request)
+            response = yield from exchange(request)
         except TransportError as exc:
             error = exc
         if response is not None and not _is_retryable(response):
@@ -179,7 +188,7 @@ def fetch_result_flow(
     """
     for attempt in range(attempts):
         request = routes.get_history(prompt_id)
-        entry = routes.read_history_entry(request, (yield from _exchange(request)), prompt_id)
+        entry = routes.read_history_entry(request, (yield from exchange(request)), prompt_id)
         if entry is not None:
             outcome = outcome_from_history(prompt_id, entry)
             if isinstance(outcome, ComfyExecutionError):
@@ -187,7 +196,7 @@ def fetch_result_flow(
             return outcome
         if attempt == 0:
             queue_request = routes.get_queue()
-            queue = routes.read_queue(queue_request, (yield from _exchange(queue_request)))
+            queue = routes.read_queue(queue_request, (yield from exchange(queue_request)))
             if any(e.prompt_id == prompt_id for e in queue.running):
                 raise PromptNotFinishedError(prompt_id=prompt_id, state="running")
             if any(e.prompt_id == prompt_id for e in queue.pending):
@@ -199,6 +208,6 @@ def fetch_result_flow(
 def download_flow(ref: OutputFile) -> Flow[bytes]:
     """The bytes of one output file, from ``/view``."""
     request = routes.view_file(ref)
-    response = yield from _exchange(request)
+    response = yield from exchange(request)
     routes.raise_for_status(request, response)
     return response.body

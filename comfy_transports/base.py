@@ -13,6 +13,7 @@ To write your own, implement :class:`AsyncTransport` (and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from comfy_core.http import Request, Response
@@ -47,6 +48,15 @@ class AsyncTransport(Protocol):
 
     async def handle_async_request(self, request: Request) -> Response:
         """Send ``request`` and read the whole response (any status is returned, not raised)."""
+
+    async def stream_async_request(
+        self, request: Request, write: Callable[[bytes], object]
+    ) -> Response:
+        """Send ``request`` and hand the body to ``write`` chunk by chunk as it arrives.
+
+        The returned response has status and headers and an empty body. For
+        bodies too large to hold in memory (videos).
+        """
 
     async def connect_websocket(self, client_id: str) -> AsyncWebSocket:
         """Open ``/ws?clientId=client_id`` with the transport's credentials and TLS settings."""

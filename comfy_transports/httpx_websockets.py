@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 import websockets
@@ -135,6 +135,33 @@ class HttpxTransport:
             headers=tuple((k.lower(), v) for k, v in answer.headers.multi_items()),
             body=answer.content,
         )
+
+    async def stream_async_request(
+        self, request: Request, write: Callable[[bytes], object]
+    ) -> Response:
+        what = f"{request.method} {request.path}"
+        try:
+            async with self._client.stream(
+                request.method,
+                self.url.http(request.path),
+                params=[*self.url.params, *request.params],
+                headers=list(request.headers),
+                content=request.body or None,
+            ) as answer:
+                if answer.status_code < 400:
+                    async for chunk in answer.aiter_bytes():
+                        write(chunk)
+                    body = b""
+                else:
+                    body = await answer.aread()
+        except httpx.TimeoutException as exc:
+            raise TransportTimeout(f"{what} timed out ({type(exc).__name__})") from exc
+        except httpx.ConnectError as exc:
+            raise ConnectError(f"{what}: cannot connect to {self.url.netloc}") from exc
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{what} failed: {type(exc).__name__}") from exc
+        headers = tuple((k.lower(), v) for k, v in answer.headers.multi_items())
+        return Response(status=answer.status_code, headers=headers, body=body)
 
     async def connect_websocket(self, client_id: str) -> WebsocketsConnection:
         what = f"WebSocket {self.url.prefix}/ws"

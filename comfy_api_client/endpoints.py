@@ -1,0 +1,298 @@
+"""The async client's route methods: one ``comfy_core.api`` flow each.
+
+Every method here is a thin wrapper, so that ``comfy_api_client/sync/endpoints.py``
+can be generated from this file by removing ``async``/``await`` (see
+``scripts/generate_sync.py``; CI checks that the two agree). Keep it that way:
+no asyncio calls, no I/O of its own. The original package's names are kept
+(``get_embeddings``, ``upload_image``, ``cancel_prompts``...) beside clearer new
+ones; docs/api.md lists each with its route.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from comfy_api_client.media import ImageInput, to_upload_bytes
+from comfy_core import api, routes
+from comfy_core.api import CancelOutcome, FileList, JobInfo
+from comfy_core.flows import Flow
+from comfy_core.http import Request
+from comfy_core.models import PromptResponse, QueueState, SystemStats
+from comfy_core.outputs import OutputFile
+from comfy_core.results import ImageItem
+from comfy_core.schema import NodeSchema
+from comfy_core.uploads import UploadedFile, read_upload, upload_image, upload_mask
+from comfy_transports.base import AsyncTransport
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+__all__ = ["AsyncEndpoints"]
+
+T = TypeVar("T")
+ImageUploadResponse = UploadedFile  # the original package's name
+
+
+def _prompt_id(prompt: PromptResponse | str) -> str:
+    if isinstance(prompt, PromptResponse):
+        return prompt.prompt_id
+    if isinstance(prompt, str):
+        return prompt
+    raise TypeError(f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}")
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _open_for_writing(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
+
+
+class AsyncEndpoints:
+    """Route methods; the client supplies ``run_flow``, ``send`` and ``transport``."""
+
+    transport: AsyncTransport
+
+    async def run_flow(self, flow: Flow[T]) -> T:
+        raise NotImplementedError
+
+    async def send(self, request: Request, *, idempotent: bool | None = None) -> Any:
+        raise NotImplementedError
+
+    # -- introspection ----------------------------------------------------------
+
+    async def get_index(self) -> str:
+        """``GET /``: the frontend's index page (HTML)."""
+        request = routes.get_index()
+        response = await self.send(request)
+        routes.raise_for_status(request, response)
+        return str(response.text)
+
+    async def get_system_stats(self) -> SystemStats:
+        """``GET /system_stats``: versions, RAM and devices."""
+        request = routes.get_system_stats()
+        return routes.read_system_stats(request, await self.send(request))
+
+    async def get_features(self) -> dict[str, Any]:
+        """``GET /features``: the server's feature flags (``{}`` on servers without them)."""
+        return await self.run_flow(api.features())
+
+    async def get_object_info(self) -> dict[str, NodeSchema]:
+        """``GET /object_info``: every node class as a typed schema."""
+        return await self.run_flow(api.object_info())
+
+    async def get_node_info(self, node_class: str) -> NodeSchema | None:
+        """``GET /object_info/{class}``: one node class, or None if the server has none."""
+        return await self.run_flow(api.node_info(node_class))
+
+    async def get_embeddings(self) -> FileList:
+        """``GET /embeddings``: embedding names."""
+        return await self.run_flow(api.embeddings())
+
+    async def get_extensions(self) -> FileList:
+        """``GET /extensions``: the frontend extension scripts."""
+        return await self.run_flow(api.extensions())
+
+    async def get_models(self, folder: str | None = None) -> FileList:
+        """``GET /models`` (folder names) or ``GET /models/{folder}`` (files in it)."""
+        return await self.run_flow(api.models(folder))
+
+    # -- queue and history ------------------------------------------------------
+
+    async def get_queue(self) -> QueueState:
+        """``GET /queue``: the running prompt and the pending ones in run order."""
+        request = routes.get_queue()
+        return routes.read_queue(request, await self.send(request))
+
+    async def get_queue_remaining(self) -> int:
+        """``GET /prompt``: how many prompts are pending or running."""
+        return await self.run_flow(api.queue_remaining())
+
+    async def delete_from_queue(self, prompt_ids: Iterable[str]) -> None:
+        """``POST /queue {"delete": ids}``: drop pending prompts."""
+        await self.run_flow(api.delete_from_queue(prompt_ids))
+
+    async def clear_queue(self) -> None:
+        """``POST /queue {"clear": true}``: drop every pending prompt (everyone's)."""
+        await self.run_flow(api.clear_queue())
+
+    async def cancel(self, prompt: PromptResponse | str) -> CancelOutcome:
+        """Delete the prompt if pending, interrupt it if running, else say it already finished."""
+        return await self.run_flow(api.cancel(_prompt_id(prompt)))
+
+    async def cancel_prompts(self, prompt_ids: Iterable[str]) -> list[CancelOutcome]:
+        """:meth:`cancel` each prompt (the original sent a key the server ignores)."""
+        return [await self.cancel(prompt_id) for prompt_id in prompt_ids]
+
+    async def interrupt(self, prompt: PromptResponse | str | None = None) -> None:
+        """``POST /interrupt``: stop this prompt if it runs; with None, whatever runs."""
+        await self.run_flow(api.interrupt(None if prompt is None else _prompt_id(prompt)))
+
+    async def interrupt_processing(self) -> None:
+        """``POST /interrupt``: stop whatever is running now (anyone's prompt)."""
+        await self.run_flow(api.interrupt())
+
+    async def free_memory(self, unload_models: bool = False, free_memory: bool = False) -> None:
+        """``POST /free``: unload models and/or free memory when the server is idle."""
+        await self.run_flow(api.free(unload_models, free_memory))
+
+    async def get_history(
+        self, prompt_id: str | None = None, max_items: int | None = None, offset: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /history[/{id}]``: one prompt's raw entry (``{}`` if none), or a page."""
+        return await self.run_flow(api.history(prompt_id, max_items, offset))
+
+    async def get_completed_prompts(self) -> dict[str, Any]:
+        """The history entries whose status says completed, by prompt id."""
+        entries = await self.get_history()
+        return {
+            prompt_id: entry
+            for prompt_id, entry in entries.items()
+            if isinstance(entry, dict) and (entry.get("status") or {}).get("completed")
+        }
+
+    async def remove_from_history(self, prompt_ids: Iterable[str]) -> None:
+        """``POST /history {"delete": ids}``."""
+        await self.run_flow(api.delete_from_history(prompt_ids))
+
+    async def clear_history(self) -> None:
+        """``POST /history {"clear": true}`` (everyone's history)."""
+        await self.run_flow(api.clear_history())
+
+    async def get_job(self, prompt: PromptResponse | str) -> JobInfo:
+        """A prompt's status: ``GET /api/jobs/{id}`` where the server has it, else
+        ``/queue`` and ``/history/{id}``."""
+        return await self.run_flow(api.get_job(_prompt_id(prompt)))
+
+    # -- files --------------------------------------------------------------------
+
+    async def upload_image(
+        self,
+        name: str,
+        image: ImageInput,
+        subfolder: str | None = None,
+        overwrite: bool = True,
+        type: str = "input",
+        *,
+        format: str | None = None,
+    ) -> UploadedFile:
+        """``POST /upload/image``: bytes, a path, a file object or a PIL image, sent as is
+        (``format`` re-encodes). Use the returned name: the server may rename on a clash."""
+        data = to_upload_bytes(image, name, format)
+        request = upload_image(name, data, subfolder=subfolder, overwrite=overwrite, type=type)
+        return read_upload(request, await self.send(request))
+
+    async def upload_mask(
+        self,
+        name: str,
+        image: ImageInput,
+        original_reference: UploadedFile,
+        subfolder: str | None = None,
+        overwrite: bool = True,
+        type: str = "input",
+        *,
+        format: str | None = None,
+    ) -> UploadedFile:
+        """``POST /upload/mask``: put ``image``'s alpha channel into ``original_reference``."""
+        data = to_upload_bytes(image, name, format)
+        request = upload_mask(
+            name, data, original_reference, subfolder=subfolder, overwrite=overwrite, type=type
+        )
+        return read_upload(request, await self.send(request))
+
+    async def retrieve_image(
+        self, filename: str, subfolder: str | None = None, type: str | None = None
+    ) -> ImageItem | None:
+        """``GET /view`` of an image, decoded lazily; None when the server has no such file."""
+        response = await self.run_flow(api.view(filename, subfolder or "", type, missing_ok=True))
+        if response is None:
+            return None
+        ref = OutputFile(node_id="", kind="images", filename=filename, subfolder=subfolder or "",
+                         type=type or "output")  # fmt: skip
+        return ImageItem.from_download(ref, response.body)
+
+    async def download_image(self, ref: OutputFile) -> Image:
+        """An output file decoded as a PIL image."""
+        from PIL import Image as PILImage
+
+        decoded = PILImage.open(io.BytesIO(await self.download(ref)))
+        decoded.load()
+        return decoded
+
+    async def download(self, ref: OutputFile) -> bytes:
+        raise NotImplementedError
+
+    async def download_to(self, ref: OutputFile, path: str | os.PathLike[str]) -> Path:
+        """``GET /view`` of an output file streamed into ``path`` (for large files); the path."""
+        request = routes.view_file(ref)
+        target = Path(path)
+        with _open_for_writing(target) as sink:
+            response = await self.transport.stream_async_request(request, sink.write)
+        if response.status >= 400:
+            _remove(target)  # do not leave an empty file behind
+        routes.raise_for_status(request, response)
+        return target
+
+    async def view_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
+        """``GET /view_metadata/{folder}``: a safetensors file's metadata, or None."""
+        return await self.run_flow(api.view_metadata(folder_name, filename))
+
+    async def retrieve_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
+        """The original package's name for :meth:`view_metadata`."""
+        return await self.view_metadata(folder_name, filename)
+
+    # -- users, settings, user data -----------------------------------------------
+
+    async def get_users(self) -> dict[str, Any]:
+        """``GET /users``."""
+        return await self.run_flow(api.users())
+
+    async def create_user(self, username: str) -> str:
+        """``POST /users``: the new user's id (multi-user servers)."""
+        return await self.run_flow(api.create_user(username))
+
+    async def get_settings(self) -> dict[str, Any]:
+        """``GET /settings``."""
+        return await self.run_flow(api.settings())
+
+    async def get_setting(self, setting_id: str) -> Any:
+        """``GET /settings/{id}`` (None when unset)."""
+        return await self.run_flow(api.get_setting(setting_id))
+
+    async def set_setting(self, setting_id: str, value: Any) -> None:
+        """``POST /settings/{id}``."""
+        await self.run_flow(api.set_setting(setting_id, value))
+
+    async def set_settings(self, values: Mapping[str, Any]) -> None:
+        """``POST /settings``: merge ``values`` into the settings."""
+        await self.run_flow(api.set_settings(values))
+
+    async def list_userdata(
+        self, directory: str, *, recurse: bool = False, full_info: bool = False, split: bool = False
+    ) -> list[Any]:
+        """``GET /userdata?dir=``: the files in a user-data folder."""
+        return await self.run_flow(
+            api.list_userdata(directory, recurse=recurse, full_info=full_info, split=split)
+        )
+
+    async def get_userdata(self, file: str) -> bytes:
+        """``GET /userdata/{file}``: a user-data file's bytes."""
+        return await self.run_flow(api.get_userdata(file))
+
+    async def put_userdata(self, file: str, data: bytes | str, *, overwrite: bool = True) -> str:
+        """``POST /userdata/{file}``: store a user-data file; its path."""
+        return await self.run_flow(api.put_userdata(file, data, overwrite=overwrite))
+
+    async def delete_userdata(self, file: str) -> None:
+        """``DELETE /userdata/{file}``."""
+        await self.run_flow(api.delete_userdata(file))
+
+    async def move_userdata(self, file: str, destination: str, *, overwrite: bool = False) -> str:
+        """``POST /userdata/{file}/move/{dest}``: the new path."""
+        return await self.run_flow(api.move_userdata(file, destination, overwrite=overwrite))
