@@ -50,6 +50,7 @@ from comfy_core.events import (
     PromptFailed,
     PromptQueued,
     PromptSucceeded,
+    StatusReported,
     TextReceived,
 )
 from comfy_core.http import Request, Response
@@ -192,7 +193,20 @@ class PromptTracker:
         prompt = self._prompts.get(event.prompt_id) if event.prompt_id else None
         if prompt is not None and event.prompt_id is not None:
             self._apply(event.prompt_id, prompt, event)
+        elif isinstance(event, StatusReported) and event.queue_remaining == 0 and not event.sid:
+            self._queue_drained()
         return event
+
+    def _queue_drained(self) -> None:
+        # The server says nothing is pending or running, yet these prompts of
+        # ours never started: deleted or cleared (by anyone), or their events
+        # were lost. A queue check sends the ones really gone to their history,
+        # where an empty answer ends them as lost.
+        never_started = frozenset(
+            pid for pid, p in self._prompts.items() if p.state is PromptState.QUEUED
+        )
+        if never_started:
+            self._outbox.append(Outgoing(request=routes.get_queue(), checked=never_started))
 
     def requests_to_send(self) -> list[Outgoing]:
         """Take the requests the tracker wants made (each at most once)."""

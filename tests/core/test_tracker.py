@@ -297,7 +297,33 @@ def test_other_prompts_do_not_change_tracked_state() -> None:
     drain(tracker)
     feed(tracker, recorded.ws_messages("success"), pull_each=False)
     assert tracker.state_of("mine") is PromptState.QUEUED
+    # The other session's run ends with the queue empty ("status" 0): ours never
+    # started, so the tracker asks whether it is still queued.
+    (check,) = tracker.requests_to_send()
+    assert (check.request.path, check.checked) == ("/api/queue", frozenset({"mine"}))
+    still_queued = [[1, "mine", {}, {}, ["2"]]]
+    body = json.dumps({"queue_running": [], "queue_pending": still_queued}).encode()
+    tracker.receive_response(check, Response(status=200, body=body))
     assert tracker.requests_to_send() == []
+    assert tracker.state_of("mine") is PromptState.QUEUED
+
+
+def test_a_prompt_cleared_from_the_queue_is_lost() -> None:
+    tracker = PromptTracker(history_attempts=2)
+    tracker.register("gone")
+    tracker.accepted(PromptResponse(prompt_id="gone", number=1))
+    status = {"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}}}
+    tracker.receive_text(json.dumps(status))
+    drain(tracker)
+    (check,) = tracker.requests_to_send()
+    empty_queue = b'{"queue_running": [], "queue_pending": []}'
+    tracker.receive_response(check, Response(status=200, body=empty_queue))
+    for _ in range(2):
+        (history,) = tracker.requests_to_send()
+        assert history.request.path == "/api/history/gone"
+        tracker.receive_response(history, Response(status=200, body=b"{}"))
+    failed = outcome(drain(tracker), "gone")
+    assert isinstance(failed, PromptFailed) and isinstance(failed.error, PromptLostError)
 
 
 def test_malformed_message_raises_and_changes_nothing() -> None:
