@@ -9,6 +9,10 @@ gets that fault instead of (or after) being forwarded:
 * ``reset_after``: forward, read the server's whole answer, then drop the
   connection (the server acted; the client never learns it).
 
+``require`` (a check of method, target and headers) answers 401 to every
+request, WebSocket upgrades included, that fails it: a stand-in for an
+authenticating reverse proxy. ``tls`` serves the proxy over TLS.
+
 WebSocket upgrades are piped through untouched. ``log`` records every request
 with the upstream status (None when not forwarded), so tests can count what the
 server really received.
@@ -19,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -47,11 +53,13 @@ class FaultProxy:
     upstream: tuple[str, int]
     faults: list[Fault] = field(default_factory=list)
     log: list[Seen] = field(default_factory=list)
+    require: Callable[[str, str, dict[str, str]], bool] | None = None
+    tls: ssl.SSLContext | None = None
     port: int = 0
     _server: asyncio.Server | None = None
 
     async def __aenter__(self) -> FaultProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -63,7 +71,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def upstream_prompts(self) -> dict[str, int]:
         """How many times the server accepted (200) a POST /prompt, per prompt_id."""
@@ -99,6 +107,15 @@ class FaultProxy:
             writer.close()
             return
         path = target.split("?", 1)[0]
+        if self.require is not None and not self.require(method, target, headers):
+            self.log.append(Seen(method, path, body, None, "refused", headers))
+            writer.write(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nContent-Length: 0\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            await writer.drain()
+            writer.close()
+            return
         if "upgrade" in headers:
             self.log.append(Seen(method, path, body, 101, None, headers))
             await self._tunnel(head + body, reader, writer)
