@@ -1,10 +1,11 @@
 """ComfyAPIClient: the asyncio client, a thin driver around the sans-I/O core.
 
-All protocol decisions live in :mod:`comfy_core`: the client sends the
-requests the core builds, feeds WebSocket messages and responses back into the
-shared :class:`~comfy_core.tracker.PromptTracker`, and turns the prompt events
-that come out into resolved or failed futures. Everything runs on one event
-loop, so the tracker needs no lock.
+All protocol decisions live in :mod:`comfy_core` and the shared
+:class:`~comfy_api_client.base.ClientBase`: this driver sends the requests
+they build, feeds WebSocket messages and responses back into the
+:class:`~comfy_core.tracker.PromptTracker`, and turns settled prompts into
+resolved or failed futures. Everything runs on one event loop, so the tracker
+needs no lock. ``comfy_api_client.sync.Client`` is its twin for threads.
 """
 
 from __future__ import annotations
@@ -12,54 +13,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
-import warnings
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from comfy_api_client.base import ClientBase
 from comfy_api_client.endpoints import AsyncEndpoints
-from comfy_api_client.plugins import Hooks, make_plugin_manager
-from comfy_api_client.watch import PromptWatch
-from comfy_core import routes
-from comfy_core.errors import (
-    ClientClosedError,
-    ComfyError,
-    RemoteProtocolError,
-    TransportError,
-    WaitTimeout,
-)
+from comfy_api_client.plugins import Hooks
+from comfy_api_client.sending import attempts
+from comfy_core.errors import ClientClosedError, ComfyError, TransportError, WaitTimeout
 from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
-from comfy_core.flows import (
-    Flow,
-    RetryPolicy,
-    Sleep,
-    download_flow,
-    fetch_result_flow,
-    submit_flow,
-)
+from comfy_core.flows import Flow, Sleep, download_flow, fetch_result_flow
 from comfy_core.http import Request, Response
-from comfy_core.models import PromptResponse
+from comfy_core.models import PromptResponse, prompt_id_of
 from comfy_core.outputs import OutputFile
-from comfy_core.progress import Progress, ProgressCounter
+from comfy_core.progress import Progress
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
-from comfy_core.urls import ServerURL
 from comfy_transports.base import AsyncTransport
-
-if TYPE_CHECKING:
-    from comfy_api_client.trackers import BaseComfyStateTracker
 
 __all__ = ["ComfyAPIClient"]
 
 log = logging.getLogger("comfy_api_client.client")
 T = TypeVar("T")
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-SETTLED_KEPT = 64  # settled prompts whose events a late events() call still gets
 
 
-class ComfyAPIClient(AsyncEndpoints):
+class ComfyAPIClient(ClientBase, AsyncEndpoints):
     """Asynchronous client for one ComfyUI server; make it with ``create_client``.
 
     ``timeout`` is the default for :meth:`wait` and :meth:`run` (None waits
@@ -77,90 +55,15 @@ class ComfyAPIClient(AsyncEndpoints):
         tracker: PromptTracker | None = None,
         hooks: Hooks | None = None,
     ) -> None:
-        self.url = ServerURL.parse(comfy_url)
+        super().__init__(comfy_url, timeout=timeout, tracker=tracker, hooks=hooks)
         self.transport = transport
-        self.timeout = timeout
-        self.tracker = tracker or PromptTracker()
-        self.hooks = hooks or Hooks(make_plugin_manager())
-        # The WebSocket tracker replaces this with the id of its live connection.
-        self.client_id = uuid.uuid4().hex
         self.futures: dict[str, asyncio.Future[PromptResult]] = {}
-        self.state_trackers: list[BaseComfyStateTracker] = []
-        self._watches: dict[str, PromptWatch] = {}
-        self._settled: OrderedDict[str, PromptWatch] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"<ComfyAPIClient {self.url.base} trackers={len(self.state_trackers)}>"
-
-    @property
-    def comfy_url(self) -> ServerURL:
-        """The parsed base URL (kept under the original package's name)."""
-        return self.url
 
     # -- plumbing -------------------------------------------------------------
 
-    async def send(self, request: Request, *, idempotent: bool | None = None) -> Response:
-        """Send one core request through the transport, with the plugins' headers and retries.
-
-        Failures of idempotent requests (by default every method but POST) are
-        retried as long as the ``comfy_retry_delay`` hook gives a delay; others
-        are sent once, since only a flow that checks for duplicates (submit)
-        may repeat them. Returns the last response whatever its status; raises
-        the last transport error when retries run out.
-        """
-        if idempotent is None:
-            idempotent = request.method in IDEMPOTENT_METHODS
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            if self._closed:
-                raise ClientClosedError("the client is closed")
-            prepared = self.hooks.request_headers(request, attempt)
-            sent = time.monotonic()
-            try:
-                response = await self.transport.handle_async_request(prepared)
-            except TransportError as exc:
-                self.hooks.request_failed(prepared, exc, time.monotonic() - sent)
-                if not idempotent:
-                    raise
-                delay = self.hooks.retry_delay(
-                    prepared, attempt=attempt, elapsed=time.monotonic() - started,
-                    error=exc, idempotent=idempotent,
-                )  # fmt: skip
-                if delay is None:
-                    raise
-            else:
-                self.hooks.response_received(prepared, response, time.monotonic() - sent)
-                if not idempotent or (response.status < 500 and response.status != 429):
-                    return response
-                delay = self.hooks.retry_delay(
-                    prepared, attempt=attempt, elapsed=time.monotonic() - started,
-                    response=response, idempotent=idempotent,
-                )  # fmt: skip
-                if delay is None:
-                    return response
-            attempt += 1
-            await asyncio.sleep(delay)
-
-    def _retry_policy(self, request_of: Callable[[], Request]) -> RetryPolicy:
-        """The plugins' retry decision for a flow that dedupes its own retries."""
-        started = time.monotonic()
-
-        def policy(
-            attempt: int, response: Response | None, error: Exception | None
-        ) -> float | None:
-            return self.hooks.retry_delay(
-                request_of(), attempt=attempt, elapsed=time.monotonic() - started,
-                response=response, error=error, idempotent=True,
-            )  # fmt: skip
-
-        return policy
-
-    async def run_flow(self, flow: Flow[T]) -> T:
-        """Drive a core flow to its end: send its requests, sleep its sleeps."""
+    async def _drive(self, flow: Flow[T], send: Callable[[Request], Any]) -> T:
         try:
             step: Request | Sleep = next(flow)
             while True:
@@ -169,7 +72,7 @@ class ComfyAPIClient(AsyncEndpoints):
                     step = flow.send(None)
                     continue
                 try:
-                    response = await self.send(step)
+                    response = await send(step)
                 except TransportError as exc:
                     step = flow.throw(exc)
                 else:
@@ -178,6 +81,22 @@ class ComfyAPIClient(AsyncEndpoints):
             value: T = stop.value
             return value
 
+    async def send(self, request: Request, *, idempotent: bool | None = None) -> Response:
+        """Send one core request with the plugins' headers, observers and retries.
+
+        Idempotent requests (every method but POST, unless told) are retried while
+        the ``comfy_retry_delay`` hook gives a delay. Returns the last response
+        whatever its status; raises the last transport error if retries run out.
+        """
+        self._check_open()
+        return await self._drive(
+            attempts(request, self.hooks, idempotent), self.transport.handle_async_request
+        )
+
+    async def run_flow(self, flow: Flow[T]) -> T:
+        """Drive a core flow to its end: send its requests, sleep its sleeps."""
+        return await self._drive(flow, self.send)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -185,22 +104,21 @@ class ComfyAPIClient(AsyncEndpoints):
 
     def feed(self, message: str | bytes) -> None:
         """Give one WebSocket message to the tracker (trackers call this)."""
-        try:
-            if isinstance(message, str):
-                self.tracker.receive_text(message)
-            else:
-                self.tracker.receive_binary(message)
-        except RemoteProtocolError as exc:
-            # One bad message (a buggy custom node) must not stop tracking.
-            log.warning("ignored a malformed WebSocket message: %s", exc)
+        self._receive(message)
         self.pump()
 
     def pump(self) -> None:
-        """Handle every event the tracker has ready and send the requests it wants."""
-        while (event := self.tracker.next_event()) is not None:
-            self.hooks.event(event)
-            self._dispatch(event)
-        for out in self.tracker.requests_to_send():
+        """Act on what the tracker has ready: settle futures, send the requests it wants."""
+        settled, outgoing = self._drain()
+        self._wakeup.set()
+        for event in settled:
+            if isinstance(event, PromptSucceeded):
+                self._spawn(self._finish(event.result))
+            else:
+                future = self.futures.pop(event.prompt_id or "", None)
+                if future is not None and not future.done():
+                    future.set_exception(event.error)
+        for out in outgoing:
             self._spawn(self._send_outgoing(out))
 
     async def _send_outgoing(self, out: Outgoing) -> None:
@@ -225,62 +143,29 @@ class ComfyAPIClient(AsyncEndpoints):
         self.tracker.receive_response(out, response)
         self.pump()
 
-    def _dispatch(self, event: Event) -> None:
-        watch = self._watches.get(event.prompt_id or "")
-        if watch is not None:
-            watch.deliver(event)
-            if watch.finished and not watch.consumers:
-                self._retire(watch)
-            self._wakeup.set()
-        if isinstance(event, PromptSucceeded):
-            self._spawn(self._finish(event.result))
-        elif isinstance(event, PromptFailed):
-            self.hooks.prompt_failed(event.prompt_id or "", event.error)
-            future = self.futures.pop(event.prompt_id or "", None)
-            if future is not None and not future.done():
-                future.set_exception(event.error)
-
-    def _retire(self, watch: PromptWatch) -> None:
-        """Keep a settled prompt's events for a late ``events()`` call, for the newest few."""
-        del self._watches[watch.prompt_id]
-        self._settled[watch.prompt_id] = watch
-        while len(self._settled) > SETTLED_KEPT:
-            self._settled.popitem(last=False)
-
     async def _finish(self, result: PromptResult) -> None:
         """Download images (and every file, for storage plugins), then resolve the future."""
-        future = self.futures.get(result.prompt_id)
         outcome: PromptResult | BaseException
         try:
             outcome = await self.download_images(result)
-            stored = await self._store_outputs(outcome)
+            stored: dict[str, list[str]] = {}
+            for ref, data in self._files_to_store(outcome):
+                blob = data if data is not None else await self.download(ref)
+                # Storage plugins write files: keep that off the event loop.
+                stored[f"{ref.node_id}/{ref.filename}"] = await asyncio.to_thread(
+                    self.hooks.store_output, result.prompt_id, ref, blob
+                )
         except (ComfyError, OSError, ValueError) as exc:
             outcome = exc
         else:
             self.hooks.prompt_finished(outcome, stored)
-        self.futures.pop(result.prompt_id, None)
+        future = self.futures.pop(result.prompt_id, None)
         if future is None or future.done():
             return
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
-
-    async def _store_outputs(self, result: PromptResult) -> dict[str, list[str]]:
-        if not self.hooks.stores_outputs:
-            return {}
-        images = {
-            (i.node_id, i.subfolder, i.type, i.filename): i.data for i in result.output_images
-        }
-        stored: dict[str, list[str]] = {}
-        for ref in result.files:
-            data = images.get((ref.node_id, ref.subfolder, ref.type, ref.filename))
-            if data is None:
-                data = await self.download(ref)
-            # Storage plugins write files: keep that off the event loop.
-            where = await asyncio.to_thread(self.hooks.store_output, result.prompt_id, ref, data)
-            stored[f"{ref.node_id}/{ref.filename}"] = where
-        return stored
 
     # -- prompts ----------------------------------------------------------------
 
@@ -309,43 +194,27 @@ class ComfyAPIClient(AsyncEndpoints):
         prompt runs, ``on_node`` each node that starts, ``on_preview`` each
         preview image; :meth:`events` yields every event of the prompt.
         """
-        if self._closed:
-            raise ClientClosedError("the client is closed")
-        prompt_id = prompt_id or str(uuid.uuid4())
-        post = Request(method="POST", path=f"{routes.API}/prompt")  # what retry hooks see
-        future: asyncio.Future[PromptResult] | None = None
-        if return_future:
-            if not any(t.is_running for t in self.state_trackers):
-                warnings.warn(
-                    "submit_workflow(return_future=True) without a running state tracker: "
-                    "nothing will resolve the future; use fetch_results()",
-                    stacklevel=2,
-                )
-            future = asyncio.get_running_loop().create_future()
-            self.futures[prompt_id] = future
-            self._watches[prompt_id] = PromptWatch(
-                prompt_id,
-                ProgressCounter(prompt_id, len(workflow) if isinstance(workflow, Mapping) else 0),
-                on_progress,
-                on_node,
-                on_preview,
-            )
-        flow = submit_flow(
+        prompt_id, flow = self._submission(
             workflow,
+            tracked=return_future,
             prompt_id=prompt_id,
-            client_id=self.client_id,
-            tracker=self.tracker if return_future else None,
-            retry=self._retry_policy(lambda: post),
             number=number,
             front=front,
             extra_data=extra_data,
             partial_execution_targets=partial_execution_targets,
+            on_progress=on_progress,
+            on_node=on_node,
+            on_preview=on_preview,
         )
+        future: asyncio.Future[PromptResult] | None = None
+        if return_future:
+            future = asyncio.get_running_loop().create_future()
+            self.futures[prompt_id] = future
         try:
             receipt = await self.run_flow(flow)
         except BaseException:
             self.futures.pop(prompt_id, None)
-            self._watches.pop(prompt_id, None)
+            self._abandon(prompt_id)
             raise
         finally:
             self.pump()
@@ -358,11 +227,9 @@ class ComfyAPIClient(AsyncEndpoints):
         prompts are kept for a late call; for a prompt submitted without a future,
         or long settled, it yields nothing.
         """
-        prompt_id = prompt if isinstance(prompt, str) else prompt.prompt_id
-        watch = self._watches.get(prompt_id) or self._settled.pop(prompt_id, None)
+        watch = self._attach(prompt_id_of(prompt))
         if watch is None:
             return
-        watch.consumers += 1
         try:
             while True:
                 while watch.buffer:
@@ -375,10 +242,7 @@ class ComfyAPIClient(AsyncEndpoints):
                 self._wakeup.clear()
                 await self._wakeup.wait()
         finally:
-            watch.consumers -= 1
-            if watch.finished and not watch.consumers:
-                self._watches.pop(prompt_id, None)
-                self._settled.pop(prompt_id, None)
+            self._detach(watch)
 
     async def wait(
         self, prompt: PromptResponse | str, timeout: float | None = None
@@ -388,7 +252,7 @@ class ComfyAPIClient(AsyncEndpoints):
         ``timeout`` defaults to the client's. The prompt keeps running on the
         server when the wait times out or is cancelled.
         """
-        prompt_id = prompt if isinstance(prompt, str) else prompt.prompt_id
+        prompt_id = prompt_id_of(prompt)
         future = self.futures.get(prompt_id)
         if future is None and isinstance(prompt, PromptResponse):
             future = prompt.future
@@ -414,15 +278,7 @@ class ComfyAPIClient(AsyncEndpoints):
         while it is queued or running, :class:`PromptLostError` if the server
         no longer knows it.
         """
-        if isinstance(prompt, PromptResponse):
-            prompt_id = prompt.prompt_id
-        elif isinstance(prompt, str):
-            prompt_id = prompt
-        else:
-            raise TypeError(
-                f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}"
-            )
-        result = await self.run_flow(fetch_result_flow(prompt_id))
+        result = await self.run_flow(fetch_result_flow(prompt_id_of(prompt)))
         return await self.download_images(result)
 
     async def download(self, ref: OutputFile) -> bytes:
@@ -435,16 +291,6 @@ class ComfyAPIClient(AsyncEndpoints):
         blobs = await asyncio.gather(*(self.download(ref) for ref in refs))
         pairs = zip(refs, blobs, strict=True)
         return result.with_images([ImageItem.from_download(ref, blob) for ref, blob in pairs])
-
-    # -- state trackers ---------------------------------------------------------
-
-    def register_state_tracker(self, state_tracker: BaseComfyStateTracker) -> None:
-        if state_tracker not in self.state_trackers:
-            self.state_trackers.append(state_tracker)
-
-    def remove_state_tracker(self, state_tracker: BaseComfyStateTracker) -> None:
-        if state_tracker in self.state_trackers:
-            self.state_trackers.remove(state_tracker)
 
     # -- closing ----------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from comfy_core import api, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
 from comfy_core.flows import Flow
 from comfy_core.http import Request
-from comfy_core.models import PromptResponse, QueueState, SystemStats
+from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
 from comfy_core.outputs import OutputFile
 from comfy_core.results import ImageItem
 from comfy_core.schema import NodeSchema
@@ -35,14 +35,6 @@ __all__ = ["AsyncEndpoints"]
 
 T = TypeVar("T")
 ImageUploadResponse = UploadedFile  # the original package's name
-
-
-def _prompt_id(prompt: PromptResponse | str) -> str:
-    if isinstance(prompt, PromptResponse):
-        return prompt.prompt_id
-    if isinstance(prompt, str):
-        return prompt
-    raise TypeError(f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}")
 
 
 def _remove(path: Path) -> None:
@@ -124,7 +116,7 @@ class AsyncEndpoints:
 
     async def cancel(self, prompt: PromptResponse | str) -> CancelOutcome:
         """Delete the prompt if pending, interrupt it if running, else say it already finished."""
-        return await self.run_flow(api.cancel(_prompt_id(prompt)))
+        return await self.run_flow(api.cancel(prompt_id_of(prompt)))
 
     async def cancel_prompts(self, prompt_ids: Iterable[str]) -> list[CancelOutcome]:
         """:meth:`cancel` each prompt (the original sent a key the server ignores)."""
@@ -132,7 +124,7 @@ class AsyncEndpoints:
 
     async def interrupt(self, prompt: PromptResponse | str | None = None) -> None:
         """``POST /interrupt``: stop this prompt if it runs; with None, whatever runs."""
-        await self.run_flow(api.interrupt(None if prompt is None else _prompt_id(prompt)))
+        await self.run_flow(api.interrupt(None if prompt is None else prompt_id_of(prompt)))
 
     async def interrupt_processing(self) -> None:
         """``POST /interrupt``: stop whatever is running now (anyone's prompt)."""
@@ -168,7 +160,7 @@ class AsyncEndpoints:
     async def get_job(self, prompt: PromptResponse | str) -> JobInfo:
         """A prompt's status: ``GET /api/jobs/{id}`` where the server has it, else
         ``/queue`` and ``/history/{id}``."""
-        return await self.run_flow(api.get_job(_prompt_id(prompt)))
+        return await self.run_flow(api.get_job(prompt_id_of(prompt)))
 
     # -- files --------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "DeviceInfo",
     "PromptResponse",
+    "prompt_id_of",
     "QueueEntry",
     "QueueState",
     "SystemInfo",
@@ -164,3 +165,12 @@ class PromptResponse:
     number: int | float
     node_errors: dict[str, Any] = field(default_factory=dict)
     future: Any = None
+
+
+def prompt_id_of(prompt: PromptResponse | str) -> str:
+    """The id of a receipt or of an id; TypeError for anything else."""
+    if isinstance(prompt, PromptResponse):
+        return prompt.prompt_id
+    if isinstance(prompt, str):
+        return prompt
+    raise TypeError(f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}")
