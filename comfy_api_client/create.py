@@ -10,7 +10,8 @@ from comfy_api_client.client import ComfyAPIClient
 from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.trackers import create_comfy_state_tracker
 from comfy_transports.base import AsyncTransport
-from comfy_transports.httpx_websockets import HttpxTransport, Verify
+from comfy_transports.httpx_websockets import HttpxTransport
+from comfy_transports.settings import Verify
 
 __all__ = ["create_client"]
 
@@ -22,7 +23,7 @@ async def create_client(
     start_state_tracker: Literal["websocket", "http"] | None = "websocket",
     state_tracker_kwargs: dict[str, Any] | None = None,
     *,
-    transport: AsyncTransport | None = None,
+    transport: AsyncTransport | str | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     token: str | None = None,
@@ -51,10 +52,12 @@ async def create_client(
     Leaving the block stops the tracker, fails still-pending futures with
     ``ClientClosedError`` and closes every connection within about a second.
     """
-    if transport is None:
+    if transport is None or transport == "httpx":
         transport = HttpxTransport(
             comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
         )
+    elif isinstance(transport, str):
+        raise ValueError(f"unknown async transport {transport!r}: use 'httpx' or an instance")
     pm = make_plugin_manager(plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints)
     client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
     try:

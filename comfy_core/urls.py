@@ -73,7 +73,16 @@ class ServerURL:
         """The full URL of a route ``path`` (which starts with ``/``), no query."""
         return f"{self.base}{quote(path, safe='/%:@')}"
 
+    def target(self, path: str, params: tuple[tuple[str, str], ...] = ()) -> str:
+        """The request target (path with prefix, and query) for a raw HTTP request line."""
+        query = urlencode((*self.params, *params))
+        target = f"{self.prefix}{quote(path, safe='/%:@')}"
+        return f"{target}?{query}" if query else target
+
+    def ws_target(self, client_id: str) -> str:
+        """The request target of the WebSocket upgrade for ``client_id``."""
+        return f"{self.prefix}/ws?{urlencode((('clientId', client_id), *self.params))}"
+
     def ws(self, client_id: str) -> str:
         """The WebSocket URL for ``client_id``, with the base URL's query parameters."""
-        query = urlencode((("clientId", client_id), *self.params))
-        return f"{_WS_SCHEMES[self.scheme]}://{self.netloc}{self.prefix}/ws?{query}"
+        return f"{_WS_SCHEMES[self.scheme]}://{self.netloc}{self.ws_target(client_id)}"

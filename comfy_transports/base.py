@@ -8,7 +8,9 @@ callers catch one family whatever transport they picked.
 
 To write your own, implement :class:`AsyncTransport` (and the
 :class:`AsyncWebSocket` it returns) and pass an instance as
-``create_client(url, transport=...)``.
+``create_client(url, transport=...)``; for the sync client, implement
+:class:`SyncTransport` and :class:`SyncWebSocket` and pass it to
+``comfy_api_client.sync.create_client``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Protocol, runtime_checkable
 
 from comfy_core.http import Request, Response
 
-__all__ = ["AsyncTransport", "AsyncWebSocket", "DEFAULT_MAX_MESSAGE_SIZE"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "AsyncTransport",
+    "AsyncWebSocket",
+    "SyncTransport",
+    "SyncWebSocket",
+]
 
 # SaveImageWebsocket sends full-size PNGs as single frames: a 4096x4096 RGBA
 # PNG of noise is about 64 MiB. Bounded, unlike the original's 100 GiB.
@@ -62,4 +70,42 @@ class AsyncTransport(Protocol):
         """Open ``/ws?clientId=client_id`` with the transport's credentials and TLS settings."""
 
     async def aclose(self) -> None:
+        """Release every connection; idempotent."""
+
+
+@runtime_checkable
+class SyncWebSocket(Protocol):
+    """One open WebSocket, for blocking code. Safe to use from one reader thread
+    while another thread calls ``close``."""
+
+    def send_text(self, text: str) -> None:
+        """Send one text message. Raises WebSocketClosed once the socket is closed."""
+
+    def receive(self, timeout: float | None = None) -> str | bytes | None:
+        """The next message, or None if none came within ``timeout`` seconds.
+
+        Raises WebSocketClosed when the connection ends, cleanly or not.
+        """
+
+    def close(self) -> None:
+        """Close within about a second, whatever the peer does; idempotent."""
+
+
+@runtime_checkable
+class SyncTransport(Protocol):
+    """Blocking HTTP requests and WebSocket connections to one ComfyUI server.
+
+    Must be safe to call from several threads at once.
+    """
+
+    def handle_request(self, request: Request) -> Response:
+        """Send ``request`` and read the whole response (any status is returned, not raised)."""
+
+    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
+        """As ``handle_request``, handing the body to ``write`` chunk by chunk."""
+
+    def connect_websocket(self, client_id: str) -> SyncWebSocket:
+        """Open ``/ws?clientId=client_id`` with the transport's credentials and TLS settings."""
+
+    def close(self) -> None:
         """Release every connection; idempotent."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILD_LITTER = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 PACKAGES = ("comfy_core", "comfy_transports", "comfy_api_client", "comfy_plugins")
 CHECK = (
     "import importlib, json\n"
@@ -57,7 +59,10 @@ def _pip(python: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _pip(Path(sys.executable), "wheel", "--no-deps", "-w", str(out), str(ROOT))
+    # Build from a copy: setuptools writes build/ and *.egg-info into the source tree.
+    source = tmp_path_factory.mktemp("src") / "project"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*BUILD_LITTER))
+    _pip(Path(sys.executable), "wheel", "--no-deps", "-w", str(out), str(source))
     (built,) = out.glob("comfy_api_client-*.whl")
     return built
 

@@ -1,0 +1,81 @@
+"""The synchronous client: the async client's methods, without ``await``.
+
+    from comfy_api_client.sync import create_client
+
+    with create_client("localhost:8188") as client:
+        result = client.run(workflow, timeout=60)
+        image = result.output_images[0].image
+
+It runs no event loop, so it works in plain scripts, in Jupyter and inside a
+running event loop; one client may be shared by many threads. Pick the
+transport by name (``"requests"``, the default; ``"httpx"``; ``"sockets"``,
+h11 + wsproto only) or pass an instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from comfy_api_client.plugins import Hooks, make_plugin_manager
+from comfy_api_client.sync.client import Client
+from comfy_api_client.sync.trackers import (
+    SyncHTTPStateTracker,
+    SyncStateTracker,
+    SyncWebsocketStateTracker,
+    create_sync_state_tracker,
+)
+from comfy_transports import SYNC_TRANSPORTS
+from comfy_transports.base import SyncTransport
+from comfy_transports.settings import Verify
+
+__all__ = [
+    "Client",
+    "SyncHTTPStateTracker",
+    "SyncStateTracker",
+    "SyncWebsocketStateTracker",
+    "create_client",
+]
+
+
+@contextmanager
+def create_client(
+    comfy_url: str,
+    http_timeout: float | None = 30.0,
+    start_state_tracker: Literal["websocket", "http"] | None = "websocket",
+    state_tracker_kwargs: dict[str, Any] | None = None,
+    *,
+    transport: SyncTransport | str = "requests",
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    token: str | None = None,
+    verify: Verify = True,
+    timeout: float | None = None,
+    plugins: Iterable[object] = (),
+    builtin_plugins: bool = True,
+    load_entrypoints: bool = True,
+) -> Iterator[Client]:
+    """Connect to the server at ``comfy_url`` and yield a ready :class:`Client`.
+
+    The same arguments as the async ``create_client``; ``transport`` is a name
+    from ``comfy_transports.SYNC_TRANSPORTS`` or an instance (then ``headers``,
+    ``auth``, ``token`` and ``verify`` belong to it). Leaving the block stops the
+    tracker thread and fails pending futures with ``ClientClosedError``.
+    """
+    if isinstance(transport, str):
+        if transport not in SYNC_TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}: use one of {list(SYNC_TRANSPORTS)}")
+        transport = SYNC_TRANSPORTS[transport](
+            comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
+        )
+    pm = make_plugin_manager(plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints)
+    client = Client(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
+    try:
+        client.get_system_stats()
+        if start_state_tracker is not None:
+            create_sync_state_tracker(client, start_state_tracker, **(state_tracker_kwargs or {}))
+        client.hooks.client_opened(client)
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,286 @@
+"""The sync client's route methods: one ``comfy_core.api`` flow each.
+
+GENERATED from comfy_api_client/endpoints.py by scripts/generate_sync.py: do not
+edit; change the async file and run the script.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from comfy_api_client.media import ImageInput, to_upload_bytes
+from comfy_core import api, routes
+from comfy_core.api import CancelOutcome, FileList, JobInfo
+from comfy_core.flows import Flow
+from comfy_core.http import Request
+from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
+from comfy_core.outputs import OutputFile
+from comfy_core.results import ImageItem
+from comfy_core.schema import NodeSchema
+from comfy_core.uploads import UploadedFile, read_upload, upload_image, upload_mask
+from comfy_transports.base import SyncTransport
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+__all__ = ["SyncEndpoints"]
+
+T = TypeVar("T")
+ImageUploadResponse = UploadedFile  # the original package's name
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _open_for_writing(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
+
+
+class SyncEndpoints:
+    """Route methods; the client supplies ``run_flow``, ``send`` and ``transport``."""
+
+    transport: SyncTransport
+
+    def run_flow(self, flow: Flow[T]) -> T:
+        raise NotImplementedError
+
+    def send(self, request: Request, *, idempotent: bool | None = None) -> Any:
+        raise NotImplementedError
+
+    # -- introspection ----------------------------------------------------------
+
+    def get_index(self) -> str:
+        """``GET /``: the frontend's index page (HTML)."""
+        request = routes.get_index()
+        response = self.send(request)
+        routes.raise_for_status(request, response)
+        return str(response.text)
+
+    def get_system_stats(self) -> SystemStats:
+        """``GET /system_stats``: versions, RAM and devices."""
+        request = routes.get_system_stats()
+        return routes.read_system_stats(request, self.send(request))
+
+    def get_features(self) -> dict[str, Any]:
+        """``GET /features``: the server's feature flags (``{}`` on servers without them)."""
+        return self.run_flow(api.features())
+
+    def get_object_info(self) -> dict[str, NodeSchema]:
+        """``GET /object_info``: every node class as a typed schema."""
+        return self.run_flow(api.object_info())
+
+    def get_node_info(self, node_class: str) -> NodeSchema | None:
+        """``GET /object_info/{class}``: one node class, or None if the server has none."""
+        return self.run_flow(api.node_info(node_class))
+
+    def get_embeddings(self) -> FileList:
+        """``GET /embeddings``: embedding names."""
+        return self.run_flow(api.embeddings())
+
+    def get_extensions(self) -> FileList:
+        """``GET /extensions``: the frontend extension scripts."""
+        return self.run_flow(api.extensions())
+
+    def get_models(self, folder: str | None = None) -> FileList:
+        """``GET /models`` (folder names) or ``GET /models/{folder}`` (files in it)."""
+        return self.run_flow(api.models(folder))
+
+    # -- queue and history ------------------------------------------------------
+
+    def get_queue(self) -> QueueState:
+        """``GET /queue``: the running prompt and the pending ones in run order."""
+        request = routes.get_queue()
+        return routes.read_queue(request, self.send(request))
+
+    def get_queue_remaining(self) -> int:
+        """``GET /prompt``: how many prompts are pending or running."""
+        return self.run_flow(api.queue_remaining())
+
+    def delete_from_queue(self, prompt_ids: Iterable[str]) -> None:
+        """``POST /queue {"delete": ids}``: drop pending prompts."""
+        self.run_flow(api.delete_from_queue(prompt_ids))
+
+    def clear_queue(self) -> None:
+        """``POST /queue {"clear": true}``: drop every pending prompt (everyone's)."""
+        self.run_flow(api.clear_queue())
+
+    def cancel(self, prompt: PromptResponse | str) -> CancelOutcome:
+        """Delete the prompt if pending, interrupt it if running, else say it already finished."""
+        return self.run_flow(api.cancel(prompt_id_of(prompt)))
+
+    def cancel_prompts(self, prompt_ids: Iterable[str]) -> list[CancelOutcome]:
+        """:meth:`cancel` each prompt (the original sent a key the server ignores)."""
+        return [self.cancel(prompt_id) for prompt_id in prompt_ids]
+
+    def interrupt(self, prompt: PromptResponse | str | None = None) -> None:
+        """``POST /interrupt``: stop this prompt if it runs; with None, whatever runs."""
+        self.run_flow(api.interrupt(None if prompt is None else prompt_id_of(prompt)))
+
+    def interrupt_processing(self) -> None:
+        """``POST /interrupt``: stop whatever is running now (anyone's prompt)."""
+        self.run_flow(api.interrupt())
+
+    def free_memory(self, unload_models: bool = False, free_memory: bool = False) -> None:
+        """``POST /free``: unload models and/or free memory when the server is idle."""
+        self.run_flow(api.free(unload_models, free_memory))
+
+    def get_history(
+        self, prompt_id: str | None = None, max_items: int | None = None, offset: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /history[/{id}]``: one prompt's raw entry (``{}`` if none), or a page."""
+        return self.run_flow(api.history(prompt_id, max_items, offset))
+
+    def get_completed_prompts(self) -> dict[str, Any]:
+        """The history entries whose status says completed, by prompt id."""
+        entries = self.get_history()
+        return {
+            prompt_id: entry
+            for prompt_id, entry in entries.items()
+            if isinstance(entry, dict) and (entry.get("status") or {}).get("completed")
+        }
+
+    def remove_from_history(self, prompt_ids: Iterable[str]) -> None:
+        """``POST /history {"delete": ids}``."""
+        self.run_flow(api.delete_from_history(prompt_ids))
+
+    def clear_history(self) -> None:
+        """``POST /history {"clear": true}`` (everyone's history)."""
+        self.run_flow(api.clear_history())
+
+    def get_job(self, prompt: PromptResponse | str) -> JobInfo:
+        """A prompt's status: ``GET /api/jobs/{id}`` where the server has it, else
+        ``/queue`` and ``/history/{id}``."""
+        return self.run_flow(api.get_job(prompt_id_of(prompt)))
+
+    # -- files --------------------------------------------------------------------
+
+    def upload_image(
+        self,
+        name: str,
+        image: ImageInput,
+        subfolder: str | None = None,
+        overwrite: bool = True,
+        type: str = "input",
+        *,
+        format: str | None = None,
+    ) -> UploadedFile:
+        """``POST /upload/image``: bytes, a path, a file object or a PIL image, sent as is
+        (``format`` re-encodes). Use the returned name: the server may rename on a clash."""
+        data = to_upload_bytes(image, name, format)
+        request = upload_image(name, data, subfolder=subfolder, overwrite=overwrite, type=type)
+        return read_upload(request, self.send(request))
+
+    def upload_mask(
+        self,
+        name: str,
+        image: ImageInput,
+        original_reference: UploadedFile,
+        subfolder: str | None = None,
+        overwrite: bool = True,
+        type: str = "input",
+        *,
+        format: str | None = None,
+    ) -> UploadedFile:
+        """``POST /upload/mask``: put ``image``'s alpha channel into ``original_reference``."""
+        data = to_upload_bytes(image, name, format)
+        request = upload_mask(
+            name, data, original_reference, subfolder=subfolder, overwrite=overwrite, type=type
+        )
+        return read_upload(request, self.send(request))
+
+    def retrieve_image(
+        self, filename: str, subfolder: str | None = None, type: str | None = None
+    ) -> ImageItem | None:
+        """``GET /view`` of an image, decoded lazily; None when the server has no such file."""
+        response = self.run_flow(api.view(filename, subfolder or "", type, missing_ok=True))
+        if response is None:
+            return None
+        ref = OutputFile(node_id="", kind="images", filename=filename, subfolder=subfolder or "",
+                         type=type or "output")  # fmt: skip
+        return ImageItem.from_download(ref, response.body)
+
+    def download_image(self, ref: OutputFile) -> Image:
+        """An output file decoded as a PIL image."""
+        from PIL import Image as PILImage
+
+        decoded = PILImage.open(io.BytesIO(self.download(ref)))
+        decoded.load()
+        return decoded
+
+    def download(self, ref: OutputFile) -> bytes:
+        raise NotImplementedError
+
+    def download_to(self, ref: OutputFile, path: str | os.PathLike[str]) -> Path:
+        """``GET /view`` of an output file streamed into ``path`` (for large files); the path."""
+        request = routes.view_file(ref)
+        target = Path(path)
+        with _open_for_writing(target) as sink:
+            response = self.transport.stream_request(request, sink.write)
+        if response.status >= 400:
+            _remove(target)  # do not leave an empty file behind
+        routes.raise_for_status(request, response)
+        return target
+
+    def view_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
+        """``GET /view_metadata/{folder}``: a safetensors file's metadata, or None."""
+        return self.run_flow(api.view_metadata(folder_name, filename))
+
+    def retrieve_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
+        """The original package's name for :meth:`view_metadata`."""
+        return self.view_metadata(folder_name, filename)
+
+    # -- users, settings, user data -----------------------------------------------
+
+    def get_users(self) -> dict[str, Any]:
+        """``GET /users``."""
+        return self.run_flow(api.users())
+
+    def create_user(self, username: str) -> str:
+        """``POST /users``: the new user's id (multi-user servers)."""
+        return self.run_flow(api.create_user(username))
+
+    def get_settings(self) -> dict[str, Any]:
+        """``GET /settings``."""
+        return self.run_flow(api.settings())
+
+    def get_setting(self, setting_id: str) -> Any:
+        """``GET /settings/{id}`` (None when unset)."""
+        return self.run_flow(api.get_setting(setting_id))
+
+    def set_setting(self, setting_id: str, value: Any) -> None:
+        """``POST /settings/{id}``."""
+        self.run_flow(api.set_setting(setting_id, value))
+
+    def set_settings(self, values: Mapping[str, Any]) -> None:
+        """``POST /settings``: merge ``values`` into the settings."""
+        self.run_flow(api.set_settings(values))
+
+    def list_userdata(
+        self, directory: str, *, recurse: bool = False, full_info: bool = False, split: bool = False
+    ) -> list[Any]:
+        """``GET /userdata?dir=``: the files in a user-data folder."""
+        return self.run_flow(
+            api.list_userdata(directory, recurse=recurse, full_info=full_info, split=split)
+        )
+
+    def get_userdata(self, file: str) -> bytes:
+        """``GET /userdata/{file}``: a user-data file's bytes."""
+        return self.run_flow(api.get_userdata(file))
+
+    def put_userdata(self, file: str, data: bytes | str, *, overwrite: bool = True) -> str:
+        """``POST /userdata/{file}``: store a user-data file; its path."""
+        return self.run_flow(api.put_userdata(file, data, overwrite=overwrite))
+
+    def delete_userdata(self, file: str) -> None:
+        """``DELETE /userdata/{file}``."""
+        self.run_flow(api.delete_userdata(file))
+
+    def move_userdata(self, file: str, destination: str, *, overwrite: bool = False) -> str:
+        """``POST /userdata/{file}/move/{dest}``: the new path."""
+        return self.run_flow(api.move_userdata(file, destination, overwrite=overwrite))

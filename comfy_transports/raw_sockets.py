@@ -1,0 +1,180 @@
+"""A blocking transport on plain sockets: h11 for HTTP/1.1, wsproto for the WebSocket.
+
+It needs nothing beyond h11, wsproto and the standard library (``socket``,
+``ssl``), for deployments that want the smallest dependency surface or full
+control of the connection. HTTP connections are kept alive and reused from a
+small pool; a reused connection that turns out stale is replaced once.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+
+import h11
+
+from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
+from comfy_core.http import Request, Response
+from comfy_core.urls import ServerURL
+from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
+from comfy_transports.raw_websocket import WsprotoConnection
+from comfy_transports.settings import TransportSettings, Verify, transport_settings
+
+__all__ = ["RawSocketTransport", "open_socket"]
+
+_POOL_SIZE = 8
+_USER_AGENT = "comfy-api-client (h11)"
+
+
+def open_socket(settings: TransportSettings, what: str) -> socket.socket:
+    """A connected (and, for https, TLS-wrapped) socket to the server."""
+    url = settings.url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        sock = socket.create_connection((url.host, port), timeout=settings.timeout)
+        if settings.ssl is not None:
+            sock = settings.ssl.wrap_socket(sock, server_hostname=url.host)
+    except TimeoutError as exc:
+        raise TransportTimeout(f"{what}: connecting timed out") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise ConnectError(
+            f"{what}: cannot connect to {url.netloc} ({type(exc).__name__})"
+        ) from exc
+    return sock
+
+
+class _Stale(Exception):
+    """A pooled connection was closed by the server before it answered."""
+
+
+class RawSocketTransport:
+    """HTTP over h11 and WebSockets over wsproto, on sockets; same options as the others."""
+
+    def __init__(
+        self,
+        base_url: str | ServerURL,
+        *,
+        timeout: float | None = 30.0,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        token: str | None = None,
+        verify: Verify = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+    ) -> None:
+        self.settings = transport_settings(
+            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
+            max_message_size=max_message_size, ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+        )  # fmt: skip
+        self.url = self.settings.url
+        self._idle: list[tuple[socket.socket, h11.Connection]] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RawSocketTransport({self.url.base!r})"
+
+    def _checkout(self, what: str) -> tuple[socket.socket, h11.Connection, bool]:
+        with self._lock:
+            if self._idle:
+                sock, conn = self._idle.pop()
+                return sock, conn, True
+        return open_socket(self.settings, what), h11.Connection(h11.CLIENT), False
+
+    def _checkin(self, sock: socket.socket, conn: h11.Connection) -> None:
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+            with self._lock:
+                if len(self._idle) < _POOL_SIZE:
+                    self._idle.append((sock, conn))
+                    return
+        sock.close()
+
+    def _head(self, request: Request) -> h11.Request:
+        headers = [
+            ("Host", self.url.netloc),
+            ("User-Agent", _USER_AGENT),
+            ("Accept-Encoding", "identity"),
+            ("Content-Length", str(len(request.body))),
+            *self.settings.headers.items(),
+            *request.headers,
+        ]
+        return h11.Request(
+            method=request.method,
+            target=self.url.target(request.path, request.params),
+            headers=headers,
+        )
+
+    def _exchange(self, request: Request, write: Callable[[bytes], object] | None) -> Response:
+        what = f"{request.method} {request.path}"
+        for _ in range(2):  # a second try only when a pooled connection was stale
+            sock, conn, reused = self._checkout(what)
+            try:
+                response = self._over(sock, conn, request, write, reused)
+            except _Stale:
+                sock.close()
+                continue
+            except TimeoutError as exc:
+                sock.close()
+                raise TransportTimeout(f"{what} timed out") from exc
+            except (OSError, h11.ProtocolError) as exc:
+                sock.close()
+                raise NetworkError(f"{what} failed: {type(exc).__name__}") from exc
+            self._checkin(sock, conn)
+            return response
+        raise NetworkError(f"{what} failed: the server closed the connection")
+
+    def _over(
+        self,
+        sock: socket.socket,
+        conn: h11.Connection,
+        request: Request,
+        write: Callable[[bytes], object] | None,
+        reused: bool,
+    ) -> Response:
+        sock.settimeout(self.settings.timeout)
+        data = conn.send(self._head(request)) or b""
+        if request.body:
+            data += conn.send(h11.Data(data=request.body)) or b""
+        data += conn.send(h11.EndOfMessage()) or b""
+        sock.sendall(data)
+        status, chunks = 0, []
+        headers: tuple[tuple[str, str], ...] = ()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                received = sock.recv(65536)
+                if not received and reused and status == 0:
+                    raise _Stale
+                conn.receive_data(received)
+                continue
+            if isinstance(event, h11.Response):
+                status = event.status_code
+                headers = tuple((k.decode().lower(), v.decode("latin-1")) for k, v in event.headers)
+            elif isinstance(event, h11.Data):
+                if write is not None and status < 400:
+                    write(bytes(event.data))
+                else:
+                    chunks.append(bytes(event.data))
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                return Response(status=status, headers=headers, body=b"".join(chunks))
+
+    def handle_request(self, request: Request) -> Response:
+        return self._exchange(request, None)
+
+    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
+        return self._exchange(request, write)
+
+    def connect_websocket(self, client_id: str) -> WsprotoConnection:
+        what = f"WebSocket {self.url.prefix}/ws"
+        sock = open_socket(self.settings, what)
+        return WsprotoConnection.open(sock, self.settings, self.url.ws_target(client_id), what)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for sock, _ in idle:
+            sock.close()
