@@ -56,6 +56,7 @@ def connect_sync(
             ping_timeout=settings.ping_timeout,
             compression=None,
             logger=logger,
+            legacy=True,  # a connection object we own and close, not a context manager
         )
     except websockets.InvalidStatus as exc:
         status = exc.response.status_code
