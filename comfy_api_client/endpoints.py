@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from comfy_api_client.media import ImageInput, to_upload_bytes
+from comfy_api_client.plugins import Hooks
 from comfy_core import api, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
+from comfy_core.errors import TransportError
 from comfy_core.flows import Flow
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
@@ -47,9 +50,13 @@ def _open_for_writing(path: Path) -> BinaryIO:
 
 
 class AsyncEndpoints:
-    """Route methods; the client supplies ``run_flow``, ``send`` and ``transport``."""
+    """Route methods; the client supplies ``run_flow``, ``send``, ``transport``, ``hooks``."""
 
     transport: AsyncTransport
+    hooks: Hooks
+
+    def _check_open(self) -> None:
+        raise NotImplementedError
 
     async def run_flow(self, flow: Flow[T]) -> T:
         raise NotImplementedError
@@ -221,13 +228,26 @@ class AsyncEndpoints:
         raise NotImplementedError
 
     async def download_to(self, ref: OutputFile, path: str | os.PathLike[str]) -> Path:
-        """``GET /view`` of an output file streamed into ``path`` (for large files); the path."""
-        request = routes.view_file(ref)
+        """``GET /view`` of an output file streamed into ``path`` (for large files); the path.
+
+        Goes through the plugins' header and observer hooks (not retried: the file
+        is half written by then). On any failure no file is left behind.
+        """
+        self._check_open()
+        request = self.hooks.request_headers(routes.view_file(ref), 0)
         target = Path(path)
-        with _open_for_writing(target) as sink:
-            response = await self.transport.stream_async_request(request, sink.write)
+        sent = time.monotonic()
+        try:
+            with _open_for_writing(target) as sink:
+                response = await self.transport.stream_async_request(request, sink.write)
+        except BaseException as exc:
+            _remove(target)
+            if isinstance(exc, TransportError):
+                self.hooks.request_failed(request, exc, time.monotonic() - sent)
+            raise
+        self.hooks.response_received(request, response, time.monotonic() - sent)
         if response.status >= 400:
-            _remove(target)  # do not leave an empty file behind
+            _remove(target)
         routes.raise_for_status(request, response)
         return target
 
