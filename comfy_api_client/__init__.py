@@ -10,6 +10,8 @@
 The protocol lives in ``comfy_core`` (sans-I/O), the I/O in ``comfy_transports``.
 """
 
+import logging
+
 from comfy_api_client import utils
 from comfy_api_client.client import ComfyAPIClient
 from comfy_api_client.create import create_client
@@ -38,6 +40,9 @@ from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.results import ImageItem, PromptResult
 
 __version__ = "0.2.0"
+
+# A library logs, the application decides where it goes (no "last resort" stderr output).
+logging.getLogger("comfy_api_client").addHandler(logging.NullHandler())
 
 __all__ = [
     "BaseComfyStateTracker",

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from comfy_api_client.base import ClientBase
 from comfy_api_client.endpoints import AsyncEndpoints
+from comfy_api_client.observed import ObservedAsyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
 from comfy_core.errors import ClientClosedError, ComfyError, TransportError, WaitTimeout
@@ -133,6 +134,11 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         else:
             self.tracker.receive_response(out, response)
         self.pump()
+
+    async def _open_websocket(self, client_id: str) -> ObservedAsyncWebSocket:
+        """A WebSocket under ``client_id`` whose traffic the plugins see (trackers use it)."""
+        ws = await self.transport.connect_websocket(client_id)
+        return ObservedAsyncWebSocket(ws, self.hooks, client_id)
 
     async def check_queue(self) -> None:
         """Ask the tracker's queue check once (what HTTP polling and reconnects do)."""

@@ -32,6 +32,7 @@ async def create_client(
     plugins: Iterable[object] = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
+    record: str | None = None,
 ) -> AsyncIterator[ComfyAPIClient]:
     """Connect to the ComfyUI server at ``comfy_url`` and yield a ready client.
 
@@ -47,7 +48,8 @@ async def create_client(
     ``plugins`` are registered on this client's own plugin manager, beside the
     built-in logging and retry plugins (``builtin_plugins=False`` drops them)
     and plugins from the ``comfy_api_client`` entry points
-    (``load_entrypoints=False`` skips them).
+    (``load_entrypoints=False`` skips them). ``record`` writes the session's
+    transcript to that path when the client closes (see docs/transcripts.md).
 
     Leaving the block stops the tracker, fails still-pending futures with
     ``ClientClosedError`` and closes every connection within about a second.
@@ -58,7 +60,9 @@ async def create_client(
         )
     elif isinstance(transport, str):
         raise ValueError(f"unknown async transport {transport!r}: use 'httpx' or an instance")
-    pm = make_plugin_manager(plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints)
+    pm = make_plugin_manager(
+        plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
+    )
     client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
     try:
         await client.get_system_stats()

@@ -94,6 +94,26 @@ def comfy_retry_delay(
 
 
 @hookspec
+def comfy_websocket_opened(client_id: str) -> None:
+    """Called when a WebSocket to the server is open, under ``client_id`` (new per connection).
+
+    Return value ignored.
+    """
+
+
+@hookspec
+def comfy_websocket_message(client_id: str, message: str | bytes, sent: bool) -> None:
+    """Called for every WebSocket message as it is, before parsing: ``sent`` is True for
+    the client's own (the ``feature_flags`` handshake). For recorders. Return value ignored.
+    """
+
+
+@hookspec
+def comfy_websocket_closed(client_id: str) -> None:
+    """Called when the WebSocket of ``client_id`` closed, by either side. Return value ignored."""
+
+
+@hookspec
 def comfy_event(event: Event) -> None:
     """Called for every protocol event, in order, as the client handles it.
 

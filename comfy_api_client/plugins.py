@@ -53,14 +53,21 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 
 
 def make_plugin_manager(
-    plugins: Iterable[object] = (), *, builtins: bool = True, load_entrypoints: bool = True
+    plugins: Iterable[object] = (),
+    *,
+    builtins: bool = True,
+    load_entrypoints: bool = True,
+    record: str | os.PathLike[str] | None = None,
 ) -> pluggy.PluginManager:
     """A new plugin manager with the built-ins, entry points and ``plugins`` registered.
 
     A ``RetryPlugin`` among ``plugins`` replaces the default one; pass
-    ``builtins=False`` for no built-in plugin at all.
+    ``builtins=False`` for no built-in plugin at all. ``record`` (or the
+    ``COMFY_API_CLIENT_RECORD`` environment variable) adds a recorder writing
+    the session's transcript to that path.
     """
     from comfy_plugins import logs
+    from comfy_plugins.recorder import RECORD_ENV, Recorder
     from comfy_plugins.retry import RetryPlugin
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -74,6 +81,9 @@ def make_plugin_manager(
         _load_entry_points(pm)
     for plugin in plugins:
         pm.register(plugin)
+    record = record or os.environ.get(RECORD_ENV) or None
+    if record is not None:
+        pm.register(Recorder(record), name="comfy.recorder")
     pm.check_pending()
     return pm
 
@@ -145,6 +155,17 @@ class Hooks:
             idempotent=idempotent,
         )
         return None if delay is None else max(0.0, float(delay))
+
+    def websocket_opened(self, client_id: str) -> None:
+        self._observe(self._hook.comfy_websocket_opened, client_id=client_id)
+
+    def websocket_message(self, client_id: str, message: str | bytes, sent: bool) -> None:
+        self._observe(
+            self._hook.comfy_websocket_message, client_id=client_id, message=message, sent=sent
+        )
+
+    def websocket_closed(self, client_id: str) -> None:
+        self._observe(self._hook.comfy_websocket_closed, client_id=client_id)
 
     def event(self, event: Event) -> None:
         self._observe(self._hook.comfy_event, event=event)

@@ -126,7 +126,7 @@ class WebsocketStateTracker(BaseComfyStateTracker):
     async def _connect(self) -> AsyncWebSocket:
         """Open a socket under a fresh client id and wait for its greeting."""
         client_id = uuid.uuid4().hex
-        ws = await self.client.transport.connect_websocket(client_id)
+        ws = await self.client._open_websocket(client_id)
         try:
             await ws.send_text(FEATURE_FLAGS)
             await asyncio.wait_for(self._greeting(ws), self.connect_timeout)

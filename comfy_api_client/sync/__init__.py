@@ -55,6 +55,7 @@ def create_client(
     plugins: Iterable[object] = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
+    record: str | None = None,
 ) -> Iterator[Client]:
     """Connect to the server at ``comfy_url`` and yield a ready :class:`Client`.
 
@@ -69,7 +70,9 @@ def create_client(
         transport = SYNC_TRANSPORTS[transport](
             comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
         )
-    pm = make_plugin_manager(plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints)
+    pm = make_plugin_manager(
+        plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
+    )
     client = Client(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
     try:
         client.get_system_stats()

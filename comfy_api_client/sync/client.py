@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from comfy_api_client.base import ClientBase
+from comfy_api_client.observed import ObservedSyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
 from comfy_api_client.sync.endpoints import SyncEndpoints
@@ -156,6 +157,12 @@ class Client(ClientBase, SyncEndpoints):
             with self._lock:
                 self.tracker.receive_response(out, response)
         self.pump()
+
+    def _open_websocket(self, client_id: str) -> ObservedSyncWebSocket:
+        """A WebSocket under ``client_id`` whose traffic the plugins see (trackers use it)."""
+        return ObservedSyncWebSocket(
+            self.transport.connect_websocket(client_id), self.hooks, client_id
+        )
 
     def check_queue(self) -> None:
         """Ask the tracker's queue check once (what HTTP polling and reconnects do)."""

@@ -99,7 +99,7 @@ class SyncWebsocketStateTracker(SyncStateTracker):
 
     def _connect(self) -> SyncWebSocket:
         client_id = uuid.uuid4().hex
-        ws = self.client.transport.connect_websocket(client_id)
+        ws = self.client._open_websocket(client_id)
         try:
             ws.send_text(FEATURE_FLAGS)
             deadline = time.monotonic() + self.connect_timeout

@@ -36,6 +36,18 @@ class Journal:
         self.entries.append(("failed", (request.method, request.path, error, elapsed)))
 
     @hookimpl
+    def comfy_websocket_opened(self, client_id: str) -> None:
+        self.entries.append(("ws_opened", client_id))
+
+    @hookimpl
+    def comfy_websocket_message(self, client_id: str, message: str | bytes, sent: bool) -> None:
+        self.entries.append(("ws_sent" if sent else "ws_received", (client_id, message)))
+
+    @hookimpl
+    def comfy_websocket_closed(self, client_id: str) -> None:
+        self.entries.append(("ws_closed", client_id))
+
+    @hookimpl
     def comfy_event(self, event: Event) -> None:
         self.entries.append(("event", event))
 
@@ -78,3 +90,14 @@ async def test_hooks_see_the_whole_session(comfy_url: str, fresh_color: int, tra
     succeeded = [e for e in journal.of("event") if isinstance(e, PromptSucceeded)]
     assert [e.prompt_id for e in succeeded] == [ok.prompt_id]
     assert journal.of("prompt_failed") == [(failed.value.prompt_id, failed.value)]
+    if tracker == "websocket":
+        (opened,) = journal.of("ws_opened")
+        assert journal.of("ws_closed") == [opened] == [client.client_id]
+        (handshake,) = journal.of("ws_sent")  # the feature_flags negotiation, first
+        assert handshake[0] == opened and '"feature_flags"' in handshake[1]
+        received = journal.of("ws_received")
+        assert '"sid"' in received[0][1]  # the greeting comes first
+        assert kinds.index("ws_opened") < kinds.index("ws_sent") < kinds.index("ws_received")
+        assert kinds.index("ws_closed") < kinds.index("closed")
+    else:
+        assert journal.of("ws_opened") == []
