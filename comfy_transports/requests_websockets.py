@@ -38,8 +38,8 @@ class RequestsTransport:
         token: str | None = None,
         verify: Verify = True,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
+        ping_interval: float | None = 10.0,
+        ping_timeout: float | None = 15.0,
     ) -> None:
         self.settings = transport_settings(
             base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,

@@ -40,8 +40,8 @@ class TransportSettings:
     timeout: float | None = 30.0
     ssl: ssl.SSLContext | None = field(default=None, repr=False)
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 20.0
+    ping_interval: float | None = 10.0
+    ping_timeout: float | None = 15.0
 
 
 def transport_settings(
@@ -53,8 +53,8 @@ def transport_settings(
     token: str | None = None,
     verify: Verify = True,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    ping_interval: float | None = 20.0,
-    ping_timeout: float | None = 20.0,
+    ping_interval: float | None = 10.0,
+    ping_timeout: float | None = 15.0,
 ) -> TransportSettings:
     """Settings with credentials folded into headers: ``auth`` (or ``user:pass@`` in the
     URL) as Basic, ``token`` as Bearer; the URL's query goes with every request."""
