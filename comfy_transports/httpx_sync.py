@@ -2,54 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import httpx
 
 from comfy_core.http import Request, Response
-from comfy_core.urls import ServerURL
-from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
 from comfy_transports.httpx_errors import mapped_errors, to_response
 from comfy_transports.log_redaction import redact_logger
-from comfy_transports.settings import Verify, transport_settings
+from comfy_transports.settings import ConfiguredTransport
 from comfy_transports.websockets_sync import SyncWebsocketsConnection, connect_sync
 
 __all__ = ["HttpxSyncTransport"]
 
 
-class HttpxSyncTransport:
+class HttpxSyncTransport(ConfiguredTransport):
     """HTTP through ``httpx.Client`` (thread-safe), WebSockets through ``websockets.sync``."""
 
-    def __init__(
-        self,
-        base_url: str | ServerURL,
-        *,
-        timeout: float | None = 30.0,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        token: str | None = None,
-        verify: Verify = True,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        ping_interval: float | None = 10.0,
-        ping_timeout: float | None = 15.0,
-    ) -> None:
-        self.settings = transport_settings(
-            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
-            max_message_size=max_message_size, ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-        )  # fmt: skip
-        self.url = self.settings.url
+    def _setup(self) -> None:
         redact_logger("httpx")
         self._ws_logger = redact_logger("comfy_transports.websockets")
         self._client = httpx.Client(
-            timeout=timeout,
+            timeout=self.settings.timeout,
             headers=dict(self.settings.headers),
             verify=self.settings.ssl or True,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
-
-    def __repr__(self) -> str:
-        return f"HttpxSyncTransport({self.url.base!r})"
 
     def _build(self, request: Request) -> httpx.Request:
         return self._client.build_request(

@@ -11,16 +11,14 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import h11
 
 from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
 from comfy_core.http import Request, Response
-from comfy_core.urls import ServerURL
-from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
 from comfy_transports.raw_websocket import WsprotoConnection
-from comfy_transports.settings import TransportSettings, Verify, transport_settings
+from comfy_transports.settings import ConfiguredTransport, TransportSettings
 
 __all__ = ["RawSocketTransport", "open_socket"]
 
@@ -49,33 +47,12 @@ class _Stale(Exception):
     """A pooled connection was closed by the server before it answered."""
 
 
-class RawSocketTransport:
+class RawSocketTransport(ConfiguredTransport):
     """HTTP over h11 and WebSockets over wsproto, on sockets; same options as the others."""
 
-    def __init__(
-        self,
-        base_url: str | ServerURL,
-        *,
-        timeout: float | None = 30.0,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        token: str | None = None,
-        verify: Verify = True,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        ping_interval: float | None = 10.0,
-        ping_timeout: float | None = 15.0,
-    ) -> None:
-        self.settings = transport_settings(
-            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
-            max_message_size=max_message_size, ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-        )  # fmt: skip
-        self.url = self.settings.url
+    def _setup(self) -> None:
         self._idle: list[tuple[socket.socket, h11.Connection]] = []
         self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"RawSocketTransport({self.url.base!r})"
 
     def _checkout(self, what: str) -> tuple[socket.socket, h11.Connection, bool]:
         with self._lock:

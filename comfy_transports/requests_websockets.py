@@ -8,55 +8,32 @@ transport can serve a thread pool.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
 from comfy_core.http import Request, Response
-from comfy_core.urls import ServerURL
-from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
 from comfy_transports.log_redaction import redact_logger
-from comfy_transports.settings import Verify, transport_settings
+from comfy_transports.settings import ConfiguredTransport
 from comfy_transports.websockets_sync import SyncWebsocketsConnection, connect_sync
 
 __all__ = ["RequestsTransport"]
 
 
-class RequestsTransport:
+class RequestsTransport(ConfiguredTransport):
     """HTTP through ``requests``, WebSockets through ``websockets.sync``; same options as
     :class:`~comfy_transports.httpx_websockets.HttpxTransport`."""
 
-    def __init__(
-        self,
-        base_url: str | ServerURL,
-        *,
-        timeout: float | None = 30.0,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        token: str | None = None,
-        verify: Verify = True,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        ping_interval: float | None = 10.0,
-        ping_timeout: float | None = 15.0,
-    ) -> None:
-        self.settings = transport_settings(
-            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
-            max_message_size=max_message_size, ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-        )  # fmt: skip
-        self.url = self.settings.url
+    def _setup(self) -> None:
         # requests takes a bool or a CA bundle path; an SSLContext is the async transports' only.
-        self._verify: bool | str = verify if isinstance(verify, (bool, str)) else True
+        self._verify: bool | str = self.verify if isinstance(self.verify, (bool, str)) else True
         redact_logger("urllib3.connectionpool")  # it logs request lines at DEBUG
         self._ws_logger = redact_logger("comfy_transports.websockets")
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"RequestsTransport({self.url.base!r})"
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from comfy_core.urls import ServerURL
 from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
 
-__all__ = ["TransportSettings", "Verify", "ssl_context", "transport_settings"]
+__all__ = [
+    "ConfiguredTransport",
+    "TransportSettings",
+    "Verify",
+    "ssl_context",
+    "transport_settings",
+]
 
 Verify = bool | str | ssl.SSLContext
 
@@ -76,3 +82,44 @@ def transport_settings(
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
     )
+
+
+class ConfiguredTransport:
+    """Base of the bundled transports: the options they all take, kept as ``settings``.
+
+    ``timeout`` applies to each HTTP request and to opening the WebSocket;
+    ``headers``, ``auth`` (Basic), ``token`` (Bearer) and the URL's own
+    ``user:pass@`` and ``?query`` go to HTTP and the WebSocket alike; ``verify``
+    is True (system CAs), False, a CA bundle path or an ``ssl.SSLContext``;
+    ``max_message_size`` bounds one WebSocket message; the client pings every
+    ``ping_interval`` seconds and gives the connection up after ``ping_timeout``
+    without an answer. Subclasses create their library clients in ``_setup``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | ServerURL,
+        *,
+        timeout: float | None = 30.0,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        token: str | None = None,
+        verify: Verify = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        ping_interval: float | None = 10.0,
+        ping_timeout: float | None = 15.0,
+    ) -> None:
+        self.verify = verify
+        self.settings = transport_settings(
+            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
+            max_message_size=max_message_size, ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+        )  # fmt: skip
+        self.url = self.settings.url
+        self._setup()
+
+    def _setup(self) -> None:
+        """Create the library clients (each subclass)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url.base!r})"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from tests.fault_proxy import _pipe
+
 
 class PrefixProxy:
     def __init__(self, upstream_host: str, upstream_port: int, prefix: str) -> None:
@@ -64,15 +66,3 @@ class PrefixProxy:
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         up_writer.write(new_head + b"\r\n\r\n")
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            writer.close()
