@@ -78,7 +78,9 @@ class Outgoing:
 
     Wait ``delay`` seconds before sending. ``prompt_id`` is set for history
     reads and None for queue checks, whose ``checked`` names the prompts the
-    check may settle (those accepted before it was asked for).
+    check may settle (those accepted before it was asked for). ``attempt``
+    counts failed tries (for backoff), ``empty_reads`` the ``{}`` answers (which
+    end in PromptLostError).
     """
 
     request: Request
@@ -87,7 +89,6 @@ class Outgoing:
     attempt: int = 0
     empty_reads: int = 0
     checked: frozenset[str] = frozenset()
-    retry_on_error: bool = True
 
 
 @dataclass(slots=True)
@@ -243,10 +244,10 @@ class PromptTracker:
 
     def request_failed(self, out: Outgoing, error: Exception) -> None:
         """The request of ``out`` could not be made or answered; it will be asked again."""
-        if not out.retry_on_error:
-            return
         if out.prompt_id is not None and out.prompt_id not in self._prompts:
             return
+        if out.prompt_id is None and not out.checked & self._prompts.keys():
+            return  # every prompt this check was for has settled meanwhile
         delay = min(self.max_retry_delay, self.history_retry_delay * 2 ** min(out.attempt, 16))
         self._outbox.append(replace(out, delay=delay, attempt=out.attempt + 1))
 
