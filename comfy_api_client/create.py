@@ -9,6 +9,7 @@ from typing import Any, Literal
 from comfy_api_client.client import ComfyAPIClient
 from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.trackers import create_comfy_state_tracker
+from comfy_core.tracker import PromptTracker
 from comfy_transports.base import AsyncTransport
 from comfy_transports.httpx_websockets import HttpxTransport
 from comfy_transports.settings import Verify
@@ -33,6 +34,7 @@ async def create_client(
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,
+    tracker: PromptTracker | None = None,
 ) -> AsyncIterator[ComfyAPIClient]:
     """Connect to the ComfyUI server at ``comfy_url`` and yield a ready client.
 
@@ -50,6 +52,8 @@ async def create_client(
     and plugins from the ``comfy_api_client`` entry points
     (``load_entrypoints=False`` skips them). ``record`` writes the session's
     transcript to that path when the client closes (see docs/transcripts.md).
+    ``tracker`` sets how prompts are tracked, e.g. how soon a vanished prompt
+    fails: ``PromptTracker(history_attempts=3, history_retry_delay=0.2)``.
 
     Leaving the block stops the tracker, fails still-pending futures with
     ``ClientClosedError`` and closes every connection within about a second.
@@ -63,7 +67,7 @@ async def create_client(
     pm = make_plugin_manager(
         plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
     )
-    client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
+    client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm), tracker=tracker)
     try:
         await client.get_system_stats()
         if start_state_tracker is not None:

@@ -26,6 +26,7 @@ from comfy_api_client.sync.trackers import (
     SyncWebsocketStateTracker,
     create_sync_state_tracker,
 )
+from comfy_core.tracker import PromptTracker
 from comfy_transports import SYNC_TRANSPORTS
 from comfy_transports.base import SyncTransport
 from comfy_transports.settings import Verify
@@ -56,6 +57,7 @@ def create_client(
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,
+    tracker: PromptTracker | None = None,
 ) -> Iterator[Client]:
     """Connect to the server at ``comfy_url`` and yield a ready :class:`Client`.
 
@@ -73,7 +75,7 @@ def create_client(
     pm = make_plugin_manager(
         plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
     )
-    client = Client(comfy_url, transport, timeout=timeout, hooks=Hooks(pm))
+    client = Client(comfy_url, transport, timeout=timeout, hooks=Hooks(pm), tracker=tracker)
     try:
         client.get_system_stats()
         if start_state_tracker is not None:

@@ -237,3 +237,26 @@ def test_cancelled_wait_leaks_nothing_sync(comfy_url: str, fresh_color: int, rep
         client.cancel(prompt)
     assert settle(lambda: threading.active_count() <= threads), threading.enumerate()
     assert settle(lambda: open_fds() <= fds), f"{open_fds()} fds open, {fds} before"
+
+
+# -- how soon a vanished prompt is declared lost is configurable -------------------------
+
+
+@pytest.mark.parametrize("attempts", [2, 4])
+async def test_lost_bound_is_configurable(comfy_url: str, fresh_color: int, attempts: int) -> None:
+    from comfy_api_client import PromptLostError
+    from comfy_core import PromptTracker
+
+    tracker = PromptTracker(history_attempts=attempts, history_retry_delay=0.01)
+    async with (
+        FaultProxy(upstream(comfy_url)) as proxy,
+        create_client(proxy.url, tracker=tracker, timeout=60) as client,
+    ):
+        running = await client.submit_workflow(slow(fresh_color + attempts, blurs=2, size=768))
+        cleared = await client.submit_workflow(small_job(fresh_color + attempts + 1))
+        await client.delete_from_queue([cleared.prompt_id])  # gone: it never runs
+        with pytest.raises(PromptLostError):
+            await client.wait(cleared)
+        await client.cancel(running)
+    reads = [s for s in proxy.log if s.path == f"/api/history/{cleared.prompt_id}"]
+    assert len(reads) == attempts  # each empty answer counted, then the prompt is lost
