@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from comfy_core.http import Request, Response
-from comfy_transports.httpx_errors import mapped_errors, to_response
+from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import redact_logger
 from comfy_transports.settings import ConfiguredTransport
 from comfy_transports.websockets_sync import SyncWebsocketsConnection, connect_sync
@@ -28,23 +28,14 @@ class HttpxSyncTransport(ConfiguredTransport):
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
-    def _build(self, request: Request) -> httpx.Request:
-        return self._client.build_request(
-            request.method,
-            self.url.http(request.path),
-            params=[*self.url.params, *request.params],
-            headers=list(request.headers),
-            content=request.body or None,
-        )
-
     def handle_request(self, request: Request) -> Response:
         with mapped_errors(request, self.url.netloc):
-            answer = self._client.send(self._build(request))
+            answer = self._client.send(build_request(self._client, self.url, request))
         return to_response(answer, answer.content)
 
     def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
         with mapped_errors(request, self.url.netloc):
-            answer = self._client.send(self._build(request), stream=True)
+            answer = self._client.send(build_request(self._client, self.url, request), stream=True)
             try:
                 if answer.status_code < 400:
                     for chunk in answer.iter_bytes():

@@ -10,18 +10,21 @@ errors whose messages name the method and path, never the query or credentials.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
 from comfy_core.http import Request, Response
-from comfy_transports.httpx_errors import mapped_errors, to_response
+from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import redact_logger
 from comfy_transports.settings import ConfiguredTransport
+from comfy_transports.websockets_common import (
+    closed_error,
+    connect_options,
+    mapped_connect_errors,
+)
 
 __all__ = ["HttpxTransport", "WebsocketsConnection"]
 
@@ -36,13 +39,13 @@ class WebsocketsConnection:
         try:
             await self._connection.send(text)
         except websockets.ConnectionClosed as exc:
-            raise WebSocketClosed(f"WebSocket closed ({exc.rcvd or 'no close frame'})") from exc
+            raise closed_error(exc) from exc
 
     async def receive(self) -> str | bytes:
         try:
             return await self._connection.recv()
         except websockets.ConnectionClosed as exc:
-            raise WebSocketClosed(f"WebSocket closed ({exc.rcvd or 'no close frame'})") from exc
+            raise closed_error(exc) from exc
 
     async def aclose(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.
@@ -69,25 +72,18 @@ class HttpxTransport(ConfiguredTransport):
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
-    def _build(self, request: Request) -> httpx.Request:
-        return self._client.build_request(
-            request.method,
-            self.url.http(request.path),
-            params=[*self.url.params, *request.params],
-            headers=list(request.headers),
-            content=request.body or None,
-        )
-
     async def handle_async_request(self, request: Request) -> Response:
         with mapped_errors(request, self.url.netloc):
-            answer = await self._client.send(self._build(request))
+            answer = await self._client.send(build_request(self._client, self.url, request))
         return to_response(answer, answer.content)
 
     async def stream_async_request(
         self, request: Request, write: Callable[[bytes], object]
     ) -> Response:
         with mapped_errors(request, self.url.netloc):
-            answer = await self._client.send(self._build(request), stream=True)
+            answer = await self._client.send(
+                build_request(self._client, self.url, request), stream=True
+            )
             try:
                 if answer.status_code < 400:
                     async for chunk in answer.aiter_bytes():
@@ -100,31 +96,10 @@ class HttpxTransport(ConfiguredTransport):
         return to_response(answer, body)
 
     async def connect_websocket(self, client_id: str) -> WebsocketsConnection:
-        what = f"WebSocket {self.url.prefix}/ws"
-        settings = self.settings
-        try:
+        with mapped_connect_errors(f"WebSocket {self.url.prefix}/ws"):
             connection = await connect(
-                self.url.ws(client_id),
-                additional_headers=dict(settings.headers),
-                ssl=settings.ssl,
-                max_size=settings.max_message_size,
-                open_timeout=settings.timeout,
-                close_timeout=1.0,
-                ping_interval=settings.ping_interval,
-                ping_timeout=settings.ping_timeout,
-                compression=None,
-                logger=self._ws_logger,  # it logs handshake headers at DEBUG
+                self.url.ws(client_id), **connect_options(self.settings, self._ws_logger)
             )
-        except websockets.InvalidStatus as exc:
-            status = exc.response.status_code
-            raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise TransportTimeout(f"{what}: opening timed out") from exc
-        except websockets.InvalidURI:
-            # Its message holds the whole URL, query credentials included.
-            raise ConnectError(f"{what}: invalid WebSocket URL") from None
-        except (OSError, websockets.InvalidHandshake) as exc:
-            raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
         return WebsocketsConnection(connection)
 
     async def aclose(self) -> None:

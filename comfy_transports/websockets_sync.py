@@ -8,8 +8,8 @@ import logging
 import websockets
 from websockets.sync.client import ClientConnection, connect
 
-from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
 from comfy_transports.settings import TransportSettings
+from comfy_transports.websockets_common import closed_error, connect_options, mapped_connect_errors
 
 __all__ = ["SyncWebsocketsConnection", "connect_sync"]
 
@@ -24,7 +24,7 @@ class SyncWebsocketsConnection:
         try:
             self._connection.send(text)
         except websockets.ConnectionClosed as exc:
-            raise WebSocketClosed(f"WebSocket closed ({exc.rcvd or 'no close frame'})") from exc
+            raise closed_error(exc) from exc
 
     def receive(self, timeout: float | None = None) -> str | bytes | None:
         try:
@@ -32,7 +32,7 @@ class SyncWebsocketsConnection:
         except TimeoutError:
             return None
         except websockets.ConnectionClosed as exc:
-            raise WebSocketClosed(f"WebSocket closed ({exc.rcvd or 'no close frame'})") from exc
+            raise closed_error(exc) from exc
 
     def close(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.
@@ -43,28 +43,10 @@ def connect_sync(
     settings: TransportSettings, client_id: str, logger: logging.Logger
 ) -> SyncWebsocketsConnection:
     """Open ``/ws`` for ``client_id``; errors as ConnectError/TransportTimeout."""
-    what = f"WebSocket {settings.url.prefix}/ws"
-    try:
+    with mapped_connect_errors(f"WebSocket {settings.url.prefix}/ws"):
         connection = connect(
             settings.url.ws(client_id),
-            additional_headers=dict(settings.headers),
-            ssl=settings.ssl,
-            max_size=settings.max_message_size,
-            open_timeout=settings.timeout,
-            close_timeout=1.0,
-            ping_interval=settings.ping_interval,
-            ping_timeout=settings.ping_timeout,
-            compression=None,
-            logger=logger,
+            **connect_options(settings, logger),
             legacy=True,  # a connection object we own and close, not a context manager
         )
-    except websockets.InvalidStatus as exc:
-        status = exc.response.status_code
-        raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
-    except TimeoutError as exc:
-        raise TransportTimeout(f"{what}: opening timed out") from exc
-    except websockets.InvalidURI:
-        raise ConnectError(f"{what}: invalid WebSocket URL") from None
-    except (OSError, websockets.InvalidHandshake) as exc:
-        raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
     return SyncWebsocketsConnection(connection)

@@ -1,5 +1,6 @@
-"""httpx exceptions as the SDK's TransportError tree (shared by the async and sync httpx
-transports). Messages name the method and path only: never the query or credentials."""
+"""What the async and sync httpx transports share: building a request, reading the answer,
+and httpx exceptions as the SDK's TransportError tree (messages name the method and path
+only: never the query or credentials)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,22 @@ import httpx
 
 from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
 from comfy_core.http import Request, Response
+from comfy_core.urls import ServerURL
 
-__all__ = ["mapped_errors", "to_response"]
+__all__ = ["build_request", "mapped_errors", "to_response"]
+
+
+def build_request(
+    client: httpx.Client | httpx.AsyncClient, url: ServerURL, request: Request
+) -> httpx.Request:
+    """``request`` as an httpx request on ``client``, with the base URL's prefix and query."""
+    return client.build_request(
+        request.method,
+        url.http(request.path),
+        params=[*url.params, *request.params],
+        headers=list(request.headers),
+        content=request.body or None,
+    )
 
 
 @contextmanager

@@ -1,0 +1,52 @@
+"""What the asyncio and threading websockets connections share: the connect options built
+from the transport settings, and websockets' exceptions as the SDK's TransportError tree."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import websockets
+
+from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
+from comfy_transports.settings import TransportSettings
+
+__all__ = ["closed_error", "connect_options", "mapped_connect_errors"]
+
+
+def connect_options(settings: TransportSettings, logger: logging.Logger) -> dict[str, Any]:
+    """Keyword arguments for websockets' ``connect``, the same for asyncio and threads."""
+    return {
+        "additional_headers": dict(settings.headers),
+        "ssl": settings.ssl,
+        "max_size": settings.max_message_size,
+        "open_timeout": settings.timeout,
+        "close_timeout": 1.0,  # bounds the wait for the peer's close frame
+        "ping_interval": settings.ping_interval,
+        "ping_timeout": settings.ping_timeout,
+        "compression": None,
+        "logger": logger,  # websockets logs handshake headers at DEBUG: a redacting logger
+    }
+
+
+@contextmanager
+def mapped_connect_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except websockets.InvalidStatus as exc:
+        status = exc.response.status_code
+        raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
+    except (TimeoutError, asyncio.TimeoutError) as exc:
+        raise TransportTimeout(f"{what}: opening timed out") from exc
+    except websockets.InvalidURI:
+        # Its message holds the whole URL, query credentials included.
+        raise ConnectError(f"{what}: invalid WebSocket URL") from None
+    except (OSError, websockets.InvalidHandshake) as exc:
+        raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
+
+
+def closed_error(exc: websockets.ConnectionClosed) -> WebSocketClosed:
+    return WebSocketClosed(f"WebSocket closed ({exc.rcvd or 'no close frame'})")
