@@ -1,6 +1,6 @@
 """What every transport needs to reach one server: URL, credentials, TLS, limits.
 
-Built once from the user's arguments by :func:`transport_settings`, so that
+Built once from the user's arguments by :class:`ConfiguredTransport`, so that
 each transport applies credentials and TLS the same way, to HTTP and to the
 WebSocket upgrade alike.
 """
@@ -20,7 +20,6 @@ __all__ = [
     "TransportSettings",
     "Verify",
     "ssl_context",
-    "transport_settings",
 ]
 
 Verify = bool | str | ssl.SSLContext
@@ -50,40 +49,6 @@ class TransportSettings:
     ping_timeout: float | None = 15.0
 
 
-def transport_settings(
-    base_url: str | ServerURL,
-    *,
-    timeout: float | None = 30.0,
-    headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
-    token: str | None = None,
-    verify: Verify = True,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    ping_interval: float | None = 10.0,
-    ping_timeout: float | None = 15.0,
-) -> TransportSettings:
-    """Settings with credentials folded into headers: ``auth`` (or ``user:pass@`` in the
-    URL) as Basic, ``token`` as Bearer; the URL's query goes with every request."""
-    url = base_url if isinstance(base_url, ServerURL) else ServerURL.parse(base_url)
-    if auth is None and url.username is not None:
-        auth = (url.username, url.password or "")
-    merged = dict(headers or {})
-    if auth is not None:
-        basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        merged["Authorization"] = f"Basic {basic}"
-    if token is not None:
-        merged["Authorization"] = f"Bearer {token}"
-    return TransportSettings(
-        url=url,
-        headers=merged,
-        timeout=timeout,
-        ssl=ssl_context(verify) if url.scheme == "https" else None,
-        max_message_size=max_message_size,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-    )
-
-
 class ConfiguredTransport:
     """Base of the bundled transports: the options they all take, kept as ``settings``.
 
@@ -110,12 +75,27 @@ class ConfiguredTransport:
         ping_timeout: float | None = 15.0,
     ) -> None:
         self.verify = verify
-        self.settings = transport_settings(
-            base_url, timeout=timeout, headers=headers, auth=auth, token=token, verify=verify,
-            max_message_size=max_message_size, ping_interval=ping_interval,
+        url = base_url if isinstance(base_url, ServerURL) else ServerURL.parse(base_url)
+        # Credentials fold into headers: auth (or user:pass@ in the URL) as Basic, token as
+        # Bearer; the URL's query goes with every request (ServerURL keeps it).
+        if auth is None and url.username is not None:
+            auth = (url.username, url.password or "")
+        merged = dict(headers or {})
+        if auth is not None:
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            merged["Authorization"] = f"Basic {basic}"
+        if token is not None:
+            merged["Authorization"] = f"Bearer {token}"
+        self.settings = TransportSettings(
+            url=url,
+            headers=merged,
+            timeout=timeout,
+            ssl=ssl_context(verify) if url.scheme == "https" else None,
+            max_message_size=max_message_size,
+            ping_interval=ping_interval,
             ping_timeout=ping_timeout,
-        )  # fmt: skip
-        self.url = self.settings.url
+        )
+        self.url = url
         self._setup()
 
     def _setup(self) -> None:
