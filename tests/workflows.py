@@ -56,5 +56,21 @@ def slow(color: int, blurs: int = 3, size: int = 1536) -> Workflow:
     return workflow
 
 
+def multi_output(color: int, folder: str) -> Workflow:
+    """Every file kind the bundled nodes make: a saved batch of 2 in ``folder``, two
+    previews (``temp``), and a latent (node 5)."""
+    workflow = save_image(color, prefix=f"{folder}/batch", batch=2)
+    workflow["3"] = {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
+    workflow["4"] = {
+        "class_type": "EmptyLatentImage",
+        "inputs": {"width": 64, "height": 64, "batch_size": 1},
+    }
+    workflow["5"] = {
+        "class_type": "SaveLatent",
+        "inputs": {"samples": ["4", 0], "filename_prefix": f"{folder}/latent_{color}"},
+    }
+    return workflow
+
+
 def rgb(color: int) -> tuple[int, int, int]:
     return (color >> 16) & 0xFF, (color >> 8) & 0xFF, color & 0xFF

@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from comfy_plugins.storage import FsspecStorage, LocalStorage, relative_path
 
 from comfy_api_client import OutputFile, create_client
 from comfy_api_client.local_server import free_port
-from tests.workflows import save_image
-
-
-def multi_output(color: int) -> dict[str, Any]:
-    workflow = save_image(color, prefix="sdk_store/batch", batch=2)
-    workflow["3"] = {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
-    workflow["4"] = {
-        "class_type": "EmptyLatentImage",
-        "inputs": {"width": 64, "height": 64, "batch_size": 1},
-    }
-    workflow["5"] = {
-        "class_type": "SaveLatent",
-        "inputs": {"samples": ["4", 0], "filename_prefix": f"sdk_store/l{color}"},
-    }
-    return workflow
+from tests.workflows import multi_output
 
 
 async def test_local_storage_writes_every_output(
@@ -33,7 +18,7 @@ async def test_local_storage_writes_every_output(
 ) -> None:
     storage = LocalStorage(tmp_path / "store")
     async with create_client(comfy_url, plugins=[storage]) as client:
-        result = await client.run(multi_output(fresh_color), timeout=60)
+        result = await client.run(multi_output(fresh_color, "sdk_store"), timeout=60)
         expected = {f"{f.node_id}/{f.filename}": await client.download(f) for f in result.files}
     assert len(expected) == 5  # 2 saved, 2 previews, 1 latent
     written = {
@@ -80,7 +65,7 @@ async def test_s3_storage_writes_every_output(comfy_url: str, fresh_color: int, 
             finished.append(stored)
 
     async with create_client(comfy_url, plugins=[storage, Watch()]) as client:
-        result = await client.run(multi_output(fresh_color + 1), timeout=60)
+        result = await client.run(multi_output(fresh_color + 1, "sdk_store"), timeout=60)
         expected = {ref: await client.download(ref) for ref in result.files}
     (stored,) = finished
     for ref, data in expected.items():

@@ -21,7 +21,7 @@ from comfy_api_client import (
 )
 from comfy_core.errors import ConnectError
 from comfy_core.http import json_request
-from tests.workflows import execution_error, rgb, save_image, slow
+from tests.workflows import execution_error, multi_output, rgb, save_image, slow
 
 TRACKERS = ["websocket", "http"]
 
@@ -115,16 +115,7 @@ async def test_cached_rerun_resolves_with_the_earlier_files(
 
 
 async def test_every_output_kind_is_typed(comfy_url: str, fresh_color: int) -> None:
-    workflow = save_image(fresh_color, prefix="sdk_kinds/batch", batch=2)
-    workflow["3"] = {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
-    workflow["4"] = {
-        "class_type": "EmptyLatentImage",
-        "inputs": {"width": 64, "height": 64, "batch_size": 1},
-    }
-    workflow["5"] = {
-        "class_type": "SaveLatent",
-        "inputs": {"samples": ["4", 0], "filename_prefix": f"sdk_kinds/latent_{fresh_color}"},
-    }
+    workflow = multi_output(fresh_color, "sdk_kinds")
     async with create_client(comfy_url) as client:
         result = await client.run(workflow, timeout=30)
         latent = await client.download(result.outputs["5"].latents[0])
