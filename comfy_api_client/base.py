@@ -20,7 +20,7 @@ from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.sending import retry_policy
 from comfy_api_client.watch import PromptWatch
 from comfy_core import routes
-from comfy_core.errors import ClientClosedError, RemoteProtocolError
+from comfy_core.errors import ClientClosedError, ComfyError, RemoteProtocolError
 from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
 from comfy_core.flows import Flow, submit_flow
 from comfy_core.http import Request
@@ -179,6 +179,19 @@ class ClientBase:
     def _abandon(self, prompt_id: str) -> None:
         """The submit failed: forget the prompt's watch."""
         self._watches.pop(prompt_id, None)
+
+    @staticmethod
+    def _finish_error(prompt_id: str, exc: Exception) -> ComfyError:
+        """What a prompt's future fails with when finishing it raised ``exc``: a
+        :class:`ComfyError` as it is, anything else wrapped, with ``exc`` chained."""
+        if isinstance(exc, ComfyError):
+            return exc
+        log.error("finishing prompt %s failed", prompt_id, exc_info=exc)
+        error = ComfyError(
+            f"finishing prompt {prompt_id} failed: {type(exc).__name__}: {exc}"
+        )
+        error.__cause__ = exc
+        return error
 
     def _files_to_store(self, result: PromptResult) -> list[tuple[OutputFile, bytes | None]]:
         """Every output file with its bytes where already downloaded (images), for storage."""

@@ -30,7 +30,7 @@ async def create_client(
     token: str | None = None,
     verify: Verify = True,
     timeout: float | None = None,
-    plugins: Iterable[object] = (),
+    plugins: Iterable[object] | None = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,

@@ -30,6 +30,7 @@ __all__ = [
     "NetworkError",
     "NodeError",
     "NodeExecutionError",
+    "PluginError",
     "PromptInterruptedError",
     "PromptLostError",
     "PromptNotFinishedError",
@@ -201,6 +202,24 @@ class NodeExecutionError(ComfyExecutionError):
             f"prompt {prompt_id} failed in node {node_id} ({node_type}): "
             f"{exception_type}: {self.exception_message}"
         )
+
+
+class PluginError(ComfyExecutionError):
+    """A plugin's hook raised while the client finished a prompt (storing its outputs,
+    reporting it done). The plugin's own exception is chained as ``__cause__``;
+    ``plugin`` and ``hook`` name where it came from."""
+
+    def __init__(self, *, plugin: str, hook: str, prompt_id: str | None = None) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.prompt_id = prompt_id
+        where = f" for prompt {prompt_id}" if prompt_id else ""
+        super().__init__(f"plugin {plugin!r} failed in {hook}{where}")
+
+    def __str__(self) -> str:
+        cause = self.__cause__
+        text = super().__str__()
+        return f"{text}: {type(cause).__name__}: {cause}" if cause is not None else text
 
 
 class PromptInterruptedError(ComfyExecutionError):

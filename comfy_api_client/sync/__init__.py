@@ -53,7 +53,7 @@ def create_client(
     token: str | None = None,
     verify: Verify = True,
     timeout: float | None = None,
-    plugins: Iterable[object] = (),
+    plugins: Iterable[object] | None = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,

@@ -23,7 +23,7 @@ from comfy_api_client.observed import ObservedSyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
 from comfy_api_client.sync.endpoints import SyncEndpoints
-from comfy_core.errors import ClientClosedError, ComfyError, TransportError, WaitTimeout
+from comfy_core.errors import ClientClosedError, TransportError, WaitTimeout
 from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
 from comfy_core.flows import Flow, Sleep, download_flow, fetch_result_flow
 from comfy_core.http import Request, Response
@@ -186,10 +186,9 @@ class Client(ClientBase, SyncEndpoints):
                 stored[f"{ref.node_id}/{ref.filename}"] = self.hooks.store_output(
                     result.prompt_id, ref, blob
                 )
-        except (ComfyError, OSError, ValueError) as exc:
-            outcome = exc
-        else:
             self.hooks.prompt_finished(outcome, stored)
+        except Exception as exc:  # a plugin or a download: any failure fails this prompt only
+            outcome = self._finish_error(result.prompt_id, exc)
         future = self.futures.pop(result.prompt_id, None)
         if future is None or future.done():
             return
