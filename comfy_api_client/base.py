@@ -187,9 +187,7 @@ class ClientBase:
         if isinstance(exc, ComfyError):
             return exc
         log.error("finishing prompt %s failed", prompt_id, exc_info=exc)
-        error = ComfyError(
-            f"finishing prompt {prompt_id} failed: {type(exc).__name__}: {exc}"
-        )
+        error = ComfyError(f"finishing prompt {prompt_id} failed: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
 
