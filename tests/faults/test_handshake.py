@@ -123,7 +123,7 @@ def test_the_feed_outlives_an_unexpected_exception(
         if kind == "async"
         else Flaky(SYNC_TRANSPORTS[transport](proxy.url))
     )
-    options = {"transport": flaky, "state_tracker_kwargs": FAST_RECONNECT}
+    options: dict[str, Any] = {"transport": flaky, "state_tracker_kwargs": FAST_RECONNECT}
     try:
         opener = async_client if kind == "async" else create_sync_client
         with opener(proxy.url, **options) as client:
