@@ -223,6 +223,10 @@ class HTTPStateTracker(BaseComfyStateTracker):
     async def start(self) -> None:
         if self.is_running:
             return
+        try:  # once per client: settle from /api/jobs/{id} where the server has it
+            self.client.tracker.use_jobs_api = await self.client.has_jobs_api()
+        except ComfyError as exc:
+            log.info("could not tell whether the server has the jobs API (%s)", exc)
         self.is_running = True
         self.client.register_state_tracker(self)
         self._task = asyncio.get_running_loop().create_task(self._loop())

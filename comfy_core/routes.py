@@ -13,6 +13,7 @@ import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from comfy_core.errors import (
     HTTPStatusError,
@@ -30,12 +31,14 @@ __all__ = [
     "API",
     "check_file_name",
     "get_history",
+    "get_job",
     "get_index",
     "get_queue",
     "get_system_stats",
     "post_prompt",
     "raise_for_status",
     "read_history_entry",
+    "read_job_entry",
     "read_json",
     "read_prompt_response",
     "read_queue",
@@ -215,6 +218,30 @@ def read_history_entry(
     if not isinstance(entry, dict):
         raise RemoteProtocolError(f"history entry for {prompt_id} should be an object")
     return entry
+
+
+def get_job(prompt_id: str) -> Request:
+    return Request(method="GET", path=f"{API}/jobs/{quote(prompt_id, safe='')}")
+
+
+def read_job_entry(
+    request: Request, response: Response, prompt_id: str
+) -> Mapping[str, Any] | None:
+    """A finished job from ``/api/jobs/{id}`` in the shape of its history entry (``outputs``
+    and ``status``), or None while there is none to settle from: an unknown job, or
+    one the server still has as pending or running."""
+    if response.status == 404:
+        return None
+    data = read_json(request, response)
+    if not isinstance(data, dict):
+        raise RemoteProtocolError(f"job {prompt_id} should be a JSON object")
+    if data.get("status") not in ("completed", "failed"):
+        return None
+    outputs = data.get("outputs")
+    status = data.get("execution_status")
+    if not isinstance(outputs, dict) or not isinstance(status, dict):
+        raise RemoteProtocolError(f"finished job {prompt_id} lacks outputs or execution_status")
+    return {"outputs": outputs, "status": status}
 
 
 def get_queue() -> Request:

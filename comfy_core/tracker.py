@@ -105,7 +105,9 @@ class PromptTracker:
     ``history_attempts`` bounds how often an empty history is read again
     (``history_retry_delay`` doubling each time) before the prompt is declared
     lost; failed reads (a 500, a reset) are retried without bound, ``max_retry_delay``
-    apart at most, since the caller's timeout limits the wait.
+    apart at most, since the caller's timeout limits the wait. With
+    ``use_jobs_api`` a prompt that left the queue is read from ``/api/jobs/{id}``
+    (a pending or unknown job counts as an empty history).
     """
 
     def __init__(
@@ -114,12 +116,15 @@ class PromptTracker:
         history_attempts: int = 6,
         history_retry_delay: float = 0.1,
         max_retry_delay: float = 5.0,
+        use_jobs_api: bool = False,
     ) -> None:
         if history_attempts < 1:
             raise LocalProtocolError("history_attempts must be at least 1")
         self.history_attempts = history_attempts
         self.history_retry_delay = history_retry_delay
         self.max_retry_delay = max_retry_delay
+        # Settle from /api/jobs/{id} instead of /history/{id} (servers from 0.6 on).
+        self.use_jobs_api = use_jobs_api
         self._prompts: dict[str, _Prompt] = {}
         self._events: deque[Event] = deque()
         self._outbox: deque[Outgoing] = deque()
@@ -237,8 +242,12 @@ class PromptTracker:
                 queue = routes.read_queue(out.request, response)
                 self._queue_checked(out.checked, queue.prompt_ids)
             else:
-                entry = routes.read_history_entry(out.request, response, out.prompt_id)
-                self._history_read(out, entry)
+                read = (
+                    routes.read_job_entry
+                    if out.request.path.startswith(f"{routes.API}/jobs/")
+                    else routes.read_history_entry
+                )
+                self._history_read(out, read(out.request, response, out.prompt_id))
         except ComfyError as exc:  # 5xx, garbage: read again later
             self.request_failed(out, exc)
 
@@ -299,9 +308,8 @@ class PromptTracker:
             return
         prompt.state = new
         if new is PromptState.FETCHING:
-            self._outbox.append(
-                Outgoing(request=routes.get_history(prompt_id), prompt_id=prompt_id)
-            )
+            read = routes.get_job if self.use_jobs_api else routes.get_history
+            self._outbox.append(Outgoing(request=read(prompt_id), prompt_id=prompt_id))
         elif new is PromptState.SUCCEEDED:
             result = PromptResult(
                 prompt_id=prompt_id, outputs=dict(prompt.outputs), node_errors=prompt.node_errors

@@ -185,8 +185,13 @@ class SyncHTTPStateTracker(SyncStateTracker):
         self.update_interval = update_interval
 
     def start(self) -> None:
-        if not self.is_running:
-            self._launch(self._run)
+        if self.is_running:
+            return
+        try:  # once per client: settle from /api/jobs/{id} where the server has it
+            self.client.tracker.use_jobs_api = self.client.has_jobs_api()
+        except ComfyError as exc:
+            log.info("could not tell whether the server has the jobs API (%s)", exc)
+        self._launch(self._run)
 
     def _run(self) -> None:
         while not self._stop.is_set():
