@@ -109,6 +109,7 @@ def test_get_job_in_every_state() -> None:
 def test_has_jobs_api_on_a_new_and_an_old_server() -> None:
     flow = jobs.has_jobs_api()
     request = next(flow)
+    assert isinstance(request, Request)
     assert (request.path, request.params) == ("/api/jobs", (("limit", "1"),))
     body = json.dumps({"jobs": [], "pagination": {"total": 0}}).encode()
     with pytest.raises(StopIteration) as new:
