@@ -23,6 +23,7 @@ from comfy_api_client.trackers import (
     create_comfy_state_tracker,
 )
 from comfy_core.errors import (
+    BodyTooLarge,
     ClientClosedError,
     ComfyError,
     ComfyExecutionError,
@@ -47,6 +48,7 @@ logging.getLogger("comfy_api_client").addHandler(logging.NullHandler())
 
 __all__ = [
     "BaseComfyStateTracker",
+    "BodyTooLarge",
     "ClientClosedError",
     "ComfyAPIClient",
     "ComfyError",

@@ -11,6 +11,7 @@ Start with :class:`PromptTracker` (``receive_text`` / ``receive_binary`` /
 """
 
 from comfy_core.errors import (
+    BodyTooLarge,
     ClientClosedError,
     ComfyError,
     ComfyExecutionError,
@@ -75,6 +76,7 @@ from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 
 __all__ = [
+    "BodyTooLarge",
     "ClientClosedError",
     "ComfyError",
     "ComfyExecutionError",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BodyTooLarge",
     "ClientClosedError",
     "ComfyError",
     "ComfyExecutionError",
@@ -74,6 +75,18 @@ class TransportTimeout(TransportError):
 
 class NetworkError(TransportError):
     """An established connection failed (reset, closed mid-exchange)."""
+
+
+class BodyTooLarge(TransportError):
+    """A response body passed the bound its request set (``Request.max_body``).
+
+    Raised for in-memory downloads over ``max_download_size``: stream large
+    files to disk with ``download_to`` instead.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
 
 
 class WebSocketClosed(TransportError):

@@ -205,9 +205,10 @@ def fetch_result_flow(
     raise PromptLostError(prompt_id=prompt_id, reason=f"no history after {attempts} reads")
 
 
-def download_flow(ref: OutputFile) -> Flow[bytes]:
-    """The bytes of one output file, from ``/view``."""
-    request = routes.view_file(ref)
+def download_flow(ref: OutputFile, max_size: int | None = None) -> Flow[bytes]:
+    """The bytes of one output file, from ``/view``; :class:`BodyTooLarge` past
+    ``max_size`` bytes (the transport stops reading there)."""
+    request = routes.view_file(ref, max_size)
     response = yield from exchange(request)
     routes.raise_for_status(request, response)
     return response.body

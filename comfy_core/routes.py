@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -278,6 +279,11 @@ def view(filename: str, subfolder: str = "", type: str | None = None) -> Request
     return Request(method="GET", path=f"{API}/view", params=tuple(params))
 
 
-def view_file(ref: OutputFile) -> Request:
-    """``GET /view`` of an output item, exactly as the server listed it."""
-    return view(ref.filename, ref.subfolder, ref.type)
+def view_file(ref: OutputFile, max_body: int | None = None) -> Request:
+    """``GET /view`` of an output item, exactly as the server listed it.
+
+    Outputs are compressed files already, so it asks for them as they are
+    (``Accept-Encoding: identity``); ``max_body`` bounds an in-memory download.
+    """
+    plain = view(ref.filename, ref.subfolder, ref.type)
+    return replace(plain, headers=(("accept-encoding", "identity"),), max_body=max_body)
