@@ -114,7 +114,9 @@ class ClientBase:
             return
         watch.deliver(event)
         if watch.finished and not watch.consumers:
-            # Keep a settled prompt's events for a late events() call, for the newest few.
+            # Keep a settled prompt's events for a late events() call, for the newest few;
+            # its previews are not kept (they are most of the bytes).
+            watch.drop_previews()
             del self._watches[watch.prompt_id]
             self._settled[watch.prompt_id] = watch
             while len(self._settled) > SETTLED_KEPT:

@@ -26,6 +26,8 @@ __all__ = [
     "ComfyExecutionError",
     "ConnectError",
     "HTTPStatusError",
+    "ImageDecodeError",
+    "ImageTooLargeError",
     "InputError",
     "LocalProtocolError",
     "NetworkError",
@@ -37,8 +39,10 @@ __all__ = [
     "PromptNotFinishedError",
     "ProtocolError",
     "RemoteProtocolError",
+    "StorageError",
     "TransportError",
     "TransportTimeout",
+    "UnreadableAnswerError",
     "WaitTimeout",
     "WebSocketClosed",
     "WorkflowValidationError",
@@ -95,6 +99,20 @@ class WebSocketClosed(TransportError):
 
 class WaitTimeout(ComfyError, TimeoutError):
     """A wait for a prompt or a reply ran past its timeout (the prompt itself goes on)."""
+
+
+class StorageError(ComfyError):
+    """An output could not be written where it was to go (the ``OSError`` or
+    ``ValueError`` of the file system is chained)."""
+
+
+class ImageDecodeError(RemoteProtocolError):
+    """An output image's bytes could not be decoded (Pillow's error is chained)."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """Pillow refused an image as a possible decompression bomb (more pixels than
+    ``PIL.Image.MAX_IMAGE_PIXELS`` allows; raise that bound to decode it anyway)."""
 
 
 class ClientClosedError(ComfyError):
@@ -255,6 +273,20 @@ class PromptNotFinishedError(ComfyExecutionError):
         super().__init__(
             f"prompt {prompt_id} is still {state}; wait for it before fetching results"
         )
+
+
+class UnreadableAnswerError(ComfyExecutionError, RemoteProtocolError):
+    """The server kept answering what the prompt's outcome depends on (its queue or
+    history) with a body that cannot be read; the last RemoteProtocolError is chained.
+
+    Raised after as many tries as an empty history gets, so a server answering
+    garbage cannot hold a wait without a timeout for ever.
+    """
+
+    def __init__(self, *, prompt_id: str, error: RemoteProtocolError) -> None:
+        self.prompt_id = prompt_id
+        self.__cause__ = error
+        super().__init__(f"cannot read the server's answer about prompt {prompt_id}: {error}")
 
 
 class PromptLostError(ComfyExecutionError):

@@ -168,6 +168,12 @@ def submit_flow(
         tracker.register(prompt_id)
     try:
         receipt = yield from _post_prompt(request, prompt_id, retry)
+        if receipt.prompt_id != prompt_id:
+            # Nothing would ever settle the id we registered: refuse the answer.
+            raise RemoteProtocolError(
+                f"the server answered POST /prompt for {prompt_id} with another prompt id "
+                f"({receipt.prompt_id[:64]!r})"
+            )
     except BaseException:
         if tracker is not None:
             tracker.forget(prompt_id)

@@ -260,7 +260,9 @@ def read_queue(request: Request, response: Response) -> QueueState:
 
 
 def check_file_name(name: str, what: str = "filename") -> None:
-    """Refuse a name with ``..``, a backslash or a leading ``/`` before any request."""
+    """Refuse a name with ``..``, a backslash, a NUL or a leading ``/`` before any request."""
+    if "\0" in name:
+        raise LocalProtocolError(f"{what} {name!r} must not contain a NUL character")
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or ".." in parts or posixpath.isabs(name):
         raise LocalProtocolError(f"{what} {name!r} must be relative and must not contain '..'")

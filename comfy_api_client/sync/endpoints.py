@@ -6,6 +6,7 @@ edit; change the async file and run the script.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
@@ -17,7 +18,7 @@ from comfy_api_client.media import ImageInput, to_upload_bytes
 from comfy_api_client.plugins import Hooks
 from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
-from comfy_core.errors import TransportError
+from comfy_core.errors import StorageError, TransportError
 from comfy_core.flows import Flow
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
@@ -37,12 +38,18 @@ ImageUploadResponse = UploadedFile  # the original package's name
 
 
 def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
+    """Remove what a failed download left; never a directory the caller named by mistake."""
+    with contextlib.suppress(OSError):  # nothing there, or a name the system refuses
+        if not path.is_dir():
+            path.unlink(missing_ok=True)
 
 
 def _open_for_writing(path: Path) -> BinaryIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("wb")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+    except (OSError, ValueError) as exc:  # a directory, a NUL, a name too long, no room
+        raise StorageError(f"cannot write {str(path)[:200]!r}: {type(exc).__name__}") from exc
 
 
 class SyncEndpoints:
