@@ -27,14 +27,16 @@ from comfy_core.http import Request
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
 from comfy_core.progress import Progress, ProgressCounter
+from comfy_core.redact import credential_values, scrub_error, secret_forms
 from comfy_core.results import PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.urls import ServerURL
 
-__all__ = ["SETTLED_KEPT", "ClientBase"]
+__all__ = ["MAX_DOWNLOAD_SIZE", "SETTLED_KEPT", "ClientBase"]
 
 log = logging.getLogger("comfy_api_client.client")
 SETTLED_KEPT = 64  # settled prompts whose events a late events() call still gets
+MAX_DOWNLOAD_SIZE = 256 * 2**20  # in-memory downloads; download_to streams without a bound
 
 
 class ClientBase:
@@ -47,8 +49,10 @@ class ClientBase:
         timeout: float | None = None,
         tracker: PromptTracker | None = None,
         hooks: Hooks | None = None,
+        max_download_size: int | None = MAX_DOWNLOAD_SIZE,
     ) -> None:
         self.url = ServerURL.parse(comfy_url)
+        self.max_download_size = max_download_size
         self.timeout = timeout
         self.tracker = tracker or PromptTracker()
         self.hooks = hooks or Hooks(make_plugin_manager())
@@ -181,6 +185,19 @@ class ClientBase:
     def _abandon(self, prompt_id: str) -> None:
         """The submit failed: forget the prompt's watch."""
         self._watches.pop(prompt_id, None)
+
+    @property
+    def _secrets(self) -> frozenset[str]:
+        """Every credential this client sends, in every form a server may echo it."""
+        cached: frozenset[str] | None = self.__dict__.get("_secret_forms")
+        if cached is None:
+            cached = secret_forms(credential_values(getattr(self, "transport", None), self.url))
+            self.__dict__["_secret_forms"] = cached
+        return cached
+
+    def _scrub(self, error: BaseException) -> BaseException:
+        """``error`` (and what is chained to it) with this client's credentials taken out."""
+        return scrub_error(error, self._secrets)
 
     @staticmethod
     def _finish_error(prompt_id: str, exc: Exception) -> ComfyError:
