@@ -2,9 +2,24 @@
 
 The server validates a prompt thoroughly (unknown classes, missing inputs,
 ranges, links); we only check what the server would answer with a bare 500 or
-a vague message: the workflow must be API format, a mapping of node ids to
-``{"class_type": str, "inputs": {...}}``. The UI format (with ``nodes`` and
-``links`` lists) is recognised and named.
+a vague message, or would accept and then fail on: the workflow must be API
+format, a mapping of node ids to ``{"class_type": str, "inputs": {...}}``. The
+UI format (with ``nodes`` and ``links`` lists) is recognised and named.
+
+Two shapes are refused because ComfyUI 0.3.75 accepts them whenever another
+output is valid and its worker thread then dies (it reads them outside any
+``try``), so the server runs nothing again until restarted:
+
+* a node without ``inputs`` (``KeyError: 'inputs'`` in the cache key pass);
+* a link to a node id the workflow does not have, when the linking node runs
+  (``NodeNotFoundError`` in the execution list; undeclared inputs are not
+  validated but are followed). Without the node schemas we cannot tell a
+  declared input from an undeclared one, so every dangling link is refused;
+  the server's own answer to a declared one is a vague
+  ``exception_during_validation`` naming only the missing id.
+
+:func:`comfy_core.validation.validate_prompt` predicts the server's full
+verdict from ``/object_info``.
 """
 
 from __future__ import annotations
@@ -21,6 +36,28 @@ def _invalid(message: str, node_errors: tuple[NodeError, ...] = ()) -> WorkflowV
     return WorkflowValidationError(
         error_type="invalid_workflow", message=message, node_errors=node_errors, status=None
     )
+
+
+def _dangling_links(inputs: Mapping[Any, Any], workflow: Mapping[Any, Any]) -> list[InputError]:
+    # What the server's execution follows as a link (graph_utils.is_link).
+    errors = []
+    for name, value in inputs.items():
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], (int, float))
+            and value[0] not in workflow
+        ):
+            errors.append(
+                InputError(
+                    type="dangling_link",
+                    message=f"links to node {value[0]!r}, which the workflow does not have",
+                    input_name=str(name),
+                    extra_info={"input_name": str(name), "linked_node": list(value)},
+                )
+            )
+    return errors
 
 
 def check_workflow(workflow: Any) -> None:
@@ -45,8 +82,18 @@ def check_workflow(workflow: Any) -> None:
                 errors.append(
                     InputError(type="missing_class_type", message="'class_type' is missing")
                 )
-            if not isinstance(node.get("inputs", {}), Mapping):
+            inputs = node.get("inputs")
+            if "inputs" not in node:
+                errors.append(
+                    InputError(
+                        type="missing_inputs",
+                        message="'inputs' is missing (give {} for a node without inputs)",
+                    )
+                )
+            elif not isinstance(inputs, Mapping):
                 errors.append(InputError(type="invalid_inputs", message="'inputs' must be a dict"))
+            else:
+                errors += _dangling_links(inputs, workflow)
         if not isinstance(node_id, str):
             errors.append(InputError(type="invalid_node_id", message="node ids must be strings"))
         if errors:
