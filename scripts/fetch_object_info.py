@@ -49,6 +49,10 @@ CLASSES = (
     "PrimitiveBoolean",
     "PrimitiveFloat",
     "StringConcatenate",
+    "ImageBlend",
+    "ImageQuantize",
+    "CaseConverter",
+    "PreviewAny",
 )
 
 
