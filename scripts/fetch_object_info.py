@@ -53,6 +53,7 @@ CLASSES = (
     "ImageQuantize",
     "CaseConverter",
     "PreviewAny",
+    "SaveImageWebsocket",
 )
 
 
