@@ -29,9 +29,11 @@ and its worker thread then dies, so the server runs nothing again:
 
 * a node without an ``inputs`` dict anywhere in an accepted prompt (the
   cache key pass reads every node's ``inputs`` outside any ``try``);
-* a link, declared or not, from a node that will run to a node that does
-  not exist (the execution list follows undeclared links too, and raises
-  ``NodeNotFoundError`` outside any ``try``).
+* an undeclared input holding a link to a node that does not exist, on a
+  node that will run: undeclared inputs are not validated, so even a
+  one-output prompt is accepted, but the execution list follows every link
+  and raises ``NodeNotFoundError`` outside any ``try`` (seen on a throwaway
+  0.3.75 server: 200, then nothing runs again).
 
 A node that is not a dict, or whose ``inputs`` is not a dict, is refused the
 same way up front: the server answers those with a 500 or a crash, not with

@@ -11,9 +11,10 @@ output is valid and its worker thread then dies (it reads them outside any
 ``try``), so the server runs nothing again until restarted:
 
 * a node without ``inputs`` (``KeyError: 'inputs'`` in the cache key pass);
-* a link to a node id the workflow does not have, when the linking node runs
-  (``NodeNotFoundError`` in the execution list; undeclared inputs are not
-  validated but are followed). Without the node schemas we cannot tell a
+* a link to a node id the workflow does not have, in an input the node's
+  class does not declare: such inputs are not validated, so the prompt is
+  accepted even with one output, but the execution list follows the link
+  (``NodeNotFoundError``). Without the node schemas we cannot tell a
   declared input from an undeclared one, so every dangling link is refused;
   the server's own answer to a declared one is a vague
   ``exception_during_validation`` naming only the missing id.
