@@ -35,9 +35,12 @@ and its worker thread then dies, so the server runs nothing again:
   and raises ``NodeNotFoundError`` outside any ``try`` (seen on a throwaway
   0.3.75 server: 200, then nothing runs again).
 
-A node that is not a dict, or whose ``inputs`` is not a dict, is refused the
-same way up front: the server answers those with a 500 or a crash, not with
-a verdict. So is a prompt that is not JSON.
+A value nested deeper than :data:`comfy_core.workflow.MAX_NESTING` is
+refused up front (status None): 0.3.75 accepted a 900-deep list in an
+undeclared input, then its worker died of ``RecursionError``. A node that
+is not a dict, or whose ``inputs`` is not a dict, is refused the same way:
+the server answers those with a 500 or a crash, not with a verdict. So is a
+prompt that is not JSON.
 
 What cannot be known offline, and what is done instead:
 
@@ -93,6 +96,7 @@ from typing import Any
 from comfy_core.errors import InputError, NodeError, WorkflowValidationError
 from comfy_core.routes import read_node_errors, validation_error
 from comfy_core.schema import NodeSchema
+from comfy_core.workflow import MAX_NESTING, nesting_depth
 
 __all__ = ["CUSTOM_VALIDATION", "FILE_CHECKS", "validate_prompt"]
 
@@ -549,7 +553,7 @@ def validate_prompt(
     """
     try:
         copy = json.loads(json.dumps(prompt, allow_nan=True))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise WorkflowValidationError(
             error_type="invalid_workflow",
             message=f"the prompt is not JSON: {exc}",
@@ -564,14 +568,19 @@ def validate_prompt(
     for node_id, node in copy.items():
         if not isinstance(node, dict):
             raise _refuse("a node must be a dict", node_id, None, "invalid_node")
+        class_type = node.get("class_type")
+        class_name = class_type if isinstance(class_type, str) else None
         if "inputs" in node and not isinstance(node["inputs"], dict):
-            class_type = node.get("class_type")
-            raise _refuse(
-                "'inputs' must be a dict",
-                node_id,
-                class_type if isinstance(class_type, str) else None,
-                "invalid_inputs",
-            )
+            raise _refuse("'inputs' must be a dict", node_id, class_name, "invalid_inputs")
+        for name, value in (node.get("inputs") or {}).items():
+            if nesting_depth(value) > MAX_NESTING:
+                raise _refuse(
+                    f"input {name!r} is nested more than {MAX_NESTING} levels deep; "
+                    "ComfyUI 0.3.75 would accept it and its worker would stop for good",
+                    node_id,
+                    class_name,
+                    "value_too_deep",
+                )
     infos = _infos(object_info)
     return _verdict(copy, infos, partial_execution_targets)
 

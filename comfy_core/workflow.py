@@ -17,7 +17,10 @@ output is valid and its worker thread then dies (it reads them outside any
   (``NodeNotFoundError``). Without the node schemas we cannot tell a
   declared input from an undeclared one, so every dangling link is refused;
   the server's own answer to a declared one is a vague
-  ``exception_during_validation`` naming only the missing id.
+  ``exception_during_validation`` naming only the missing id;
+* an input value nested deeper than :data:`MAX_NESTING` lists or dicts
+  (the cache key pass hashes values recursively: 900 levels gave
+  ``RecursionError``; no widget value comes close to the limit).
 
 :func:`comfy_core.validation.validate_prompt` predicts the server's full
 verdict from ``/object_info``.
@@ -30,7 +33,9 @@ from typing import Any
 
 from comfy_core.errors import InputError, NodeError, WorkflowValidationError
 
-__all__ = ["check_workflow"]
+__all__ = ["MAX_NESTING", "check_workflow", "nesting_depth"]
+
+MAX_NESTING = 100
 
 
 def _invalid(message: str, node_errors: tuple[NodeError, ...] = ()) -> WorkflowValidationError:
@@ -59,6 +64,39 @@ def _dangling_links(inputs: Mapping[Any, Any], workflow: Mapping[Any, Any]) -> l
                 )
             )
     return errors
+
+
+def nesting_depth(value: Any) -> int:
+    """How many lists and dicts deep ``value`` goes (0 for a scalar), without recursion."""
+    deepest = 0
+    todo = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break  # deep enough to refuse; do not walk a hostile value to the end
+        todo += [(child, depth) for child in children]
+    return deepest
+
+
+def _too_deep(inputs: Mapping[Any, Any]) -> list[InputError]:
+    return [
+        InputError(
+            type="value_too_deep",
+            message=f"the value is nested more than {MAX_NESTING} levels deep",
+            input_name=str(name),
+            extra_info={"input_name": str(name)},
+        )
+        for name, value in inputs.items()
+        if nesting_depth(value) > MAX_NESTING
+    ]
 
 
 def check_workflow(workflow: Any) -> None:
@@ -95,6 +133,7 @@ def check_workflow(workflow: Any) -> None:
                 errors.append(InputError(type="invalid_inputs", message="'inputs' must be a dict"))
             else:
                 errors += _dangling_links(inputs, workflow)
+                errors += _too_deep(inputs)
         if not isinstance(node_id, str):
             errors.append(InputError(type="invalid_node_id", message="node ids must be strings"))
         if errors:

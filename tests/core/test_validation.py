@@ -19,6 +19,7 @@ from comfy_core.errors import NodeError, WorkflowValidationError
 from comfy_core.routes import read_node_errors, read_prompt_response
 from comfy_core.schema import parse_object_info
 from comfy_core.validation import validate_prompt
+from comfy_core.workflow import check_workflow
 from tests import recorded
 
 SNAPSHOT = Path(__file__).parent.parent / "data" / "object_info-0.3.75.json"
@@ -461,3 +462,23 @@ def test_the_callers_prompt_is_left_alone() -> None:
     before = copy.deepcopy(prompt)
     validate_prompt(prompt, INFO)
     assert prompt == before
+
+
+@pytest.mark.parametrize("depth", [101, 900, 5000])
+def test_deeply_nested_values_are_refused(depth: int) -> None:
+    # 0.3.75 accepted a 900-deep list in an undeclared input; its worker then
+    # died of RecursionError while hashing it for the cache.
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    prompt = chain()
+    prompt["1"]["inputs"]["extra"] = value
+    error = refused(prompt)
+    assert error.status is None
+    with pytest.raises(WorkflowValidationError) as caught:
+        check_workflow(prompt)
+    assert caught.value.node_errors[0].errors[0].type == "value_too_deep"
+    shallow = chain()
+    shallow["1"]["inputs"]["extra"] = {"a": [[[1]]]}
+    assert validate_prompt(shallow, INFO) == ()
+    check_workflow(shallow)

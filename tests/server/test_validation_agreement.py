@@ -11,8 +11,9 @@ error type), and every error's message, details and extra_info but the
 server's traceback. ``dependent_outputs`` is only reported: the server's
 list depends on its hash seed (see comfy_core.validation).
 
-Never sent: nodes without ``inputs`` and dangling links in undeclared inputs
-(both stop the 0.3.75 worker for good; see comfy_core.workflow). Accepted
+Never sent: nodes without ``inputs``, dangling links in undeclared inputs
+and deeply nested values (all stop the 0.3.75 worker for good; see
+comfy_core.workflow). Accepted
 prompts are tiny, are deleted from the queue at once, and their history
 entries are removed at the end. ``-s`` prints agreement per error type.
 """
@@ -37,6 +38,7 @@ from comfy_core import routes
 from comfy_core.errors import HTTPStatusError, NodeError, WorkflowValidationError
 from comfy_core.http import Request
 from comfy_core.validation import validate_prompt
+from comfy_core.workflow import MAX_NESTING, nesting_depth
 
 Prompt = dict[str, Any]
 CLIENT_ID = uuid.uuid4().hex  # no socket listens: the server drops the prompts' events
@@ -368,6 +370,8 @@ def wedges_server(prompt: Prompt, info: Mapping[str, Any]) -> bool:
                 and isinstance(value[1], (int, float))
             )
             if link and name not in declared and value[0] not in prompt:
+                return True
+            if nesting_depth(value) > MAX_NESTING:
                 return True
     return False
 
