@@ -284,8 +284,8 @@ class _Validator:
                         {
                             "type": "return_type_mismatch",
                             "message": "Return type mismatch between linked nodes",
-                            "details": f"{x}, received_type({_py_str(received_type)}) "
-                            f"mismatch input_type({_py_str(input_type)})",
+                            "details": f"{x}, received_type({received_type}) "
+                            f"mismatch input_type({input_type})",
                             "extra_info": {
                                 "input_name": x,
                                 "input_config": config,
@@ -344,7 +344,7 @@ class _Validator:
                     {
                         "type": "invalid_input_type",
                         "message": f"Failed to convert an input value to a {input_type} value",
-                        "details": f"{x}, {_py_str(val)}, {ex}",
+                        "details": f"{x}, {val}, {ex}",
                         "extra_info": {
                             "input_name": x,
                             "input_config": config,
@@ -373,14 +373,12 @@ class _Validator:
                 continue
             if isinstance(input_type, list) and val not in input_type:
                 too_long = len(input_type) > 20
-                list_info = (
-                    f"(list of length {len(input_type)})" if too_long else _py_str(input_type)
-                )
+                list_info = f"(list of length {len(input_type)})" if too_long else str(input_type)
                 errors.append(
                     {
                         "type": "value_not_in_list",
                         "message": "Value not in list",
-                        "details": f"{x}: '{_py_str(val)}' not in {list_info}",
+                        "details": f"{x}: '{val}' not in {list_info}",
                         "extra_info": {
                             "input_name": x,
                             "input_config": None if too_long else config,
@@ -509,11 +507,6 @@ def _exception_type(ex: BaseException) -> str:
     return ex.type_name if isinstance(ex, _ValidateInputsError) else _full_type_name(ex)
 
 
-def _py_str(value: Any) -> str:
-    """``str()`` of a JSON value as the server's Python prints it."""
-    return str(value)
-
-
 def _range_error(
     kind: str, words: str, x: str, val: Any, config: list[Any], bound: Any
 ) -> dict[str, Any]:
@@ -615,7 +608,7 @@ def _verdict(
         if info is None:
             raise _top_level(
                 "invalid_prompt",
-                f"Cannot execute because node {_py_str(class_type)} does not exist.",
+                f"Cannot execute because node {class_type} does not exist.",
                 f"Node ID '#{x}'",
             )
         if info.get("output_node") is True and (partial is None or x in partial):
