@@ -90,6 +90,11 @@ def base_graphs(image: str) -> dict[str, Prompt]:
             "3": node("MaskToImage", mask=["2", 0]),
             "4": node("PreviewImage", images=["3", 0]),
         },
+        "load_mask": {
+            "1": node("LoadImageMask", image=image, channel="alpha"),
+            "2": node("MaskToImage", mask=["1", 0]),
+            "3": node("PreviewImage", images=["2", 0]),
+        },
         "v3": {
             "1": node("EmptyImage", width=8, height=8, batch_size=1, color=255),
             "2": node("EmptyImage", width=8, height=8, batch_size=1, color=65280),
@@ -304,6 +309,16 @@ def special_cases(image: str, in_subfolder: str) -> Iterator[Case]:
         p = copy.deepcopy(load)
         p["1"]["inputs"]["image"] = value
         yield Case(f"load/1.image/file_{label}", p)
+    for label, value in (("missing_file", "nope.latent"), ("int", 3), ("empty_name", "")):
+        p = {
+            "1": node("LoadLatent", latent=value),
+            "2": node("SaveLatent", samples=["1", 0], filename_prefix="agree/latent"),
+        }
+        yield Case(f"load_latent/1.latent/file_{label}", p)
+    for label, value in (("missing_file", "nope.png"), ("in_subfolder", in_subfolder)):
+        p = copy.deepcopy(base_graphs(image)["load_mask"])
+        p["1"]["inputs"]["image"] = value
+        yield Case(f"load_mask/1.image/file_{label}", p)
     # Only some outputs broken: each output of two_outputs broken alone, and all.
     two = base_graphs(image)["two_outputs"]
     breaks: dict[str, tuple[str, Any]] = {
