@@ -78,6 +78,7 @@ from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.prompt_state import PromptState
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
+from comfy_core.validation import validate_prompt
 
 __all__ = [
     "BodyTooLarge",
@@ -152,4 +153,5 @@ __all__ = [
     "parse_message",
     "parse_text",
     "submit_flow",
+    "validate_prompt",
 ]

@@ -44,6 +44,7 @@ __all__ = [
     "read_prompt_response",
     "read_queue",
     "read_system_stats",
+    "validation_error",
     "view",
     "view_file",
 ]
@@ -168,28 +169,37 @@ def _node_from_details(details: str) -> str | None:
     return None
 
 
+def validation_error(body: Mapping[str, Any]) -> WorkflowValidationError:
+    """The error for a 400 body of ``POST /prompt`` (``{"error": ..., "node_errors": ...}``).
+
+    Also used by :mod:`comfy_core.validation` on the body it predicts, so a local
+    and a server verdict are built alike and compare field by field.
+    """
+    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    assert isinstance(error, Mapping)
+    nodes = read_node_errors(body.get("node_errors"))
+    details = str(error.get("details", ""))
+    message = str(error.get("message", "prompt rejected"))
+    node_id = _node_from_details(details)
+    if not nodes and node_id is not None:
+        # Point at the node the top-level error names (unknown class and the like).
+        nodes = (NodeError(node_id=node_id, class_type=None, errors=()),)
+    return WorkflowValidationError(
+        error_type=str(error.get("type", "")),
+        message=message,
+        details=details,
+        node_errors=nodes,
+        raw=body,
+    )
+
+
 def read_prompt_response(request: Request, response: Response) -> PromptResponse:
     """The receipt of ``POST /prompt``; a 400 raises :class:`WorkflowValidationError`."""
     if response.status == 400:
         body = response.json()
         if not isinstance(body, dict):
             raise RemoteProtocolError("a 400 from /prompt should be a JSON object")
-        error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
-        assert isinstance(error, Mapping)
-        nodes = read_node_errors(body.get("node_errors"))
-        details = str(error.get("details", ""))
-        message = str(error.get("message", "prompt rejected"))
-        node_id = _node_from_details(details)
-        if not nodes and node_id is not None:
-            # Point at the node the top-level error names (unknown class and the like).
-            nodes = (NodeError(node_id=node_id, class_type=None, errors=()),)
-        raise WorkflowValidationError(
-            error_type=str(error.get("type", "")),
-            message=message,
-            details=details,
-            node_errors=nodes,
-            raw=body,
-        )
+        raise validation_error(body)
     data = read_json(request, response)
     if not isinstance(data, dict) or not isinstance(data.get("prompt_id"), str):
         raise RemoteProtocolError("a 200 from /prompt should carry a prompt_id")
