@@ -181,6 +181,8 @@ def test_every_route(open_client: Open, fresh_color: int, tmp_path: Path) -> Non
         assert call("view_metadata", "checkpoints", "none.safetensors") is None
         assert call("retrieve_metadata", "checkpoints", "none.safetensors") is None
         assert call("get_job", result.prompt_id).status == "completed"
+        assert call("has_jobs_api") is False  # 0.3.75
+        assert result.prompt_id in [j.id for j in call("list_jobs", status="completed")]
         assert result.prompt_id in call("get_history", max_items=5)
         assert result.prompt_id in call("get_completed_prompts")
         assert call("cancel", result.prompt_id) is CancelOutcome.FINISHED
