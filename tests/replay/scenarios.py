@@ -117,8 +117,10 @@ def binary_frames(client: Any) -> Observed:
         },
         "2": {"class_type": "SaveImageWebsocket", "inputs": {"images": ["1", 0]}},
     }
-    prompt = client.submit_workflow(workflow)
-    previews = [e for e in client.events(prompt) if isinstance(e, PreviewReceived)]
+    # Previews of a settled prompt are not kept for a late events() call: collect them live.
+    previews: list[PreviewReceived] = []
+    prompt = client.submit_workflow(workflow, on_preview=previews.append)
+    client.wait(prompt, timeout=30)
     return {
         "previews": [
             [
