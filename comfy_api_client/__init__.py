@@ -27,17 +27,20 @@ from comfy_core.errors import (
     ComfyError,
     ComfyExecutionError,
     HTTPStatusError,
+    MissingNodeTypesError,
     NodeExecutionError,
     PromptInterruptedError,
     PromptLostError,
     PromptNotFinishedError,
     TransportError,
     WaitTimeout,
+    WorkflowFormatError,
     WorkflowValidationError,
 )
 from comfy_core.models import PromptResponse, QueueEntry, QueueState, SystemStats
 from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.results import ImageItem, PromptResult
+from comfy_core.workflows import NodeInfo, Workflow
 
 __version__ = "0.2.0"
 
@@ -53,7 +56,9 @@ __all__ = [
     "HTTPStateTracker",
     "HTTPStatusError",
     "ImageItem",
+    "MissingNodeTypesError",
     "NodeExecutionError",
+    "NodeInfo",
     "NodeOutput",
     "OutputFile",
     "PromptInterruptedError",
@@ -67,6 +72,8 @@ __all__ = [
     "TransportError",
     "WaitTimeout",
     "WebsocketStateTracker",
+    "Workflow",
+    "WorkflowFormatError",
     "WorkflowValidationError",
     "__version__",
     "create_client",

@@ -18,6 +18,8 @@ from comfy_core.errors import (
     HTTPStatusError,
     InputError,
     LocalProtocolError,
+    MissingNode,
+    MissingNodeTypesError,
     NetworkError,
     NodeError,
     NodeExecutionError,
@@ -30,6 +32,8 @@ from comfy_core.errors import (
     TransportTimeout,
     WaitTimeout,
     WebSocketClosed,
+    WorkflowFormatError,
+    WorkflowRecursionError,
     WorkflowValidationError,
 )
 from comfy_core.events import (
@@ -72,6 +76,7 @@ from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.prompt_state import PromptState
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
+from comfy_core.workflows import NodeInfo, Workflow
 
 __all__ = [
     "ClientClosedError",
@@ -95,10 +100,13 @@ __all__ = [
     "InputError",
     "LocalProtocolError",
     "LogsReceived",
+    "MissingNode",
+    "MissingNodeTypesError",
     "NetworkError",
     "NodeError",
     "NodeExecuted",
     "NodeExecutionError",
+    "NodeInfo",
     "NodeOutput",
     "NodeProgress",
     "NodeStarted",
@@ -133,6 +141,9 @@ __all__ = [
     "UnknownMessage",
     "WaitTimeout",
     "WebSocketClosed",
+    "Workflow",
+    "WorkflowFormatError",
+    "WorkflowRecursionError",
     "WorkflowValidationError",
     "download_flow",
     "fetch_result_flow",

@@ -214,4 +214,7 @@ def graph_to_prompt(
 def order_keys(entries: Mapping[str, Any]) -> dict[str, Any]:
     """``entries`` in JavaScript object key order: integer-like keys first, ascending."""
     numeric = sorted((k for k in entries if _INDEX.match(k)), key=int)
-    return {**{k: entries[k] for k in numeric}, **{k: v for k, v in entries.items() if not _INDEX.match(k)}}
+    return {
+        **{k: entries[k] for k in numeric},
+        **{k: v for k, v in entries.items() if not _INDEX.match(k)},
+    }

@@ -337,7 +337,7 @@ class Builder:
         if isinstance(values, list):
             values = _migrate_legacy(layout, values)
             persisted = [w for w in node.widgets if w.slot.persisted]
-            for widget, value in zip(persisted, values):
+            for widget, value in zip(persisted, values, strict=False):
                 widget.value = value
         elif values is not None and not isinstance(values, Mapping):
             raise _fail(f"'widgets_values' must be a list, not {values!r}", node.saved)
@@ -402,7 +402,7 @@ class Builder:
             del index
         if isinstance(values, list):
             persisted = [w for w in node.widgets if w.slot.persisted]
-            for widget, value in zip(persisted, values):
+            for widget, value in zip(persisted, values, strict=False):
                 widget.value = value
         proxies = node.properties.get("proxyWidgets")
         if isinstance(proxies, list) and isinstance(values, list):
@@ -410,12 +410,14 @@ class Builder:
                 if not (isinstance(entry, list) and len(entry) == 2 and str(entry[0]) == "-1"):
                     continue
                 if index < len(values) and values[index] is not None:
-                    widget = node.widget(str(entry[1]))
-                    if widget is not None:
-                        widget.value = values[index]
+                    promoted = node.widget(str(entry[1]))
+                    if promoted is not None:
+                        promoted.value = values[index]
             names = {str(e[1]) for e in proxies if isinstance(e, list) and len(e) == 2}
             minus_one = {
-                str(e[1]) for e in proxies if isinstance(e, list) and len(e) == 2 and str(e[0]) == "-1"
+                str(e[1])
+                for e in proxies
+                if isinstance(e, list) and len(e) == 2 and str(e[0]) == "-1"
             }
             node.widgets = [w for w in node.widgets if w.name not in names or w.name in minus_one]
 

@@ -110,7 +110,9 @@ def _link(graph: Graph, link_id: int) -> Link | None:
 
 
 def _sub_id(step: Step) -> str:
-    return str(step.instance.subgraph.id) if step.instance and step.instance.subgraph else "undefined"
+    return (
+        str(step.instance.subgraph.id) if step.instance and step.instance.subgraph else "undefined"
+    )
 
 
 def resolve_input(
@@ -153,11 +155,15 @@ def resolve_input(
         return resolve_input(instance_step, outer.target_slot, visited)
     origin = graph.nodes.get(link.origin_id)
     if origin is None:
-        raise step.error(f"input {item.name!r} is linked from node {link.origin_id}, which does not exist")
+        raise step.error(
+            f"input {item.name!r} is linked from node {link.origin_id}, which does not exist"
+        )
     origin_step = step.steps.get(":".join(str(p) for p in (*step.path, origin.id)))
     if origin_step is None:
         raise step.error(f"node {link.origin_id} it is linked from is not part of the graph")
-    return resolve_output(origin_step, link.origin_slot, item.type if type is None else type, visited)
+    return resolve_output(
+        origin_step, link.origin_slot, item.type if type is None else type, visited
+    )
 
 
 def resolve_output(

@@ -219,10 +219,16 @@ def node_layout(class_type: str, info: Mapping[str, Any]) -> NodeLayout:
         )
         control, filter_list = _control_names(options)
         wants_control = options.get("control_after_generate")
-        if kind == "INT" and (wants_control if wants_control is not None else name in ("seed", "noise_seed")):
-            widgets.append(WidgetSlot(control, "combo", "randomize", in_prompt=False, control_of=name))
+        if kind == "INT" and (
+            wants_control if wants_control is not None else name in ("seed", "noise_seed")
+        ):
+            widgets.append(
+                WidgetSlot(control, "combo", "randomize", in_prompt=False, control_of=name)
+            )
         elif kind == "COMBO" and wants_control:
-            widgets.append(WidgetSlot(control, "combo", "randomize", in_prompt=False, control_of=name))
+            widgets.append(
+                WidgetSlot(control, "combo", "randomize", in_prompt=False, control_of=name)
+            )
             widgets.append(WidgetSlot(filter_list, "string", "", in_prompt=False))
         sockets.append(InputSlot(name, kind, name))
 
@@ -231,11 +237,11 @@ def node_layout(class_type: str, info: Mapping[str, Any]) -> NodeLayout:
 
     legacy: list[tuple[str, bool, int]] = []
     widget_names = {w.name for w in widgets}
-    for name, (kind, options, _, is_optional) in specs.items():
+    for name, (_kind, options, _, is_optional) in specs.items():
         force = bool(options.get("forceInput") or (is_optional and options.get("defaultInput")))
         if name in widget_names or force:
-            control = options.get("control_after_generate") or name in ("seed", "noise_seed")
-            legacy.append((name, force, 2 if control else 1))
+            doubled = bool(options.get("control_after_generate")) or name in ("seed", "noise_seed")
+            legacy.append((name, force, 2 if doubled else 1))
 
     outputs = info.get("output") if isinstance(info.get("output"), list) else []
     assert isinstance(outputs, list)
