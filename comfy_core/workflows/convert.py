@@ -104,7 +104,7 @@ def _steps(root: Graph) -> dict[str, Step]:
         seen = seen | {id(instance)}
         parent = None
         if path:
-            parent = steps[":".join(str(p) for p in path)].instance
+            parent = steps[":".join(str(p) for p in path)].node
         own = Step(instance, path, parent, steps)
         steps[own.id] = own
         assert instance.subgraph is not None

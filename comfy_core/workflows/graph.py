@@ -189,6 +189,8 @@ class Builder:
                      for sid, d in self.definitions.items()}  # fmt: skip
         for graph in subgraphs.values():
             graph.subgraphs = subgraphs
+            graph.inputs = _io_slots(graph.raw.get("inputs"))
+            graph.outputs = _io_slots(graph.raw.get("outputs"))
         root.subgraphs = subgraphs
         for graph in subgraphs.values():
             self._configure(graph, graph.raw)
@@ -204,15 +206,14 @@ class Builder:
         for sub in definitions.get("subgraphs") or []:
             if not isinstance(sub, Mapping) or not isinstance(sub.get("id"), str):
                 raise _fail("a subgraph definition needs a string 'id'")
-            self.definitions.setdefault(sub["id"], sub)
+            # Nested definitions first: an instance inside a definition needs the
+            # configured inner nodes of its own definition to promote widgets.
             self._collect_definitions(sub)
+            self.definitions.setdefault(sub["id"], sub)
 
     def _configure(self, graph: Graph, data: Mapping[str, Any]) -> None:
         is_root = graph.id is None
         graph.links = _read_links(data.get("links"), arrays=is_root)
-        if graph.id is not None:
-            graph.inputs = _io_slots(data.get("inputs"))
-            graph.outputs = _io_slots(data.get("outputs"))
         nodes = data.get("nodes") or []
         if not isinstance(nodes, list):
             raise _fail(f"'nodes' of subgraph {graph.id} must be a list")
