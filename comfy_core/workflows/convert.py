@@ -64,13 +64,14 @@ def missing_nodes(graph: Graph) -> tuple[MissingNode, ...]:
     return tuple(found)
 
 
-def _apply_primitives(graph: Graph, root: Graph) -> None:
-    for node in graph.nodes.values():
-        if node.kind == "subgraph" and node.subgraph is not None:
-            _apply_primitives(node.subgraph, root)
+def _apply_primitives(steps: Mapping[str, Step], root: Graph) -> None:
+    """Each PrimitiveNode writes its value into the widgets it is linked to."""
+    done: set[int] = set()
+    for step in steps.values():
+        node = step.node
+        if node.type != "PrimitiveNode" or not node.widgets or id(node) in done:
             continue
-        if node.type != "PrimitiveNode" or not node.widgets:
-            continue
+        done.add(id(node))  # definition nodes are shared by every instance
         if not node.output_links or not node.output_links[0]:
             continue
         value = node.widgets[0].value
@@ -173,8 +174,8 @@ def graph_to_prompt(
         absent = missing_nodes(root)
         if absent:
             raise MissingNodeTypesError(absent)
-    _apply_primitives(root, root)
     steps = _steps(root)
+    _apply_primitives(steps, root)
     emitted: list[Emitted] = []
     for step in list(steps.values()):
         node = step.node
