@@ -27,7 +27,7 @@ from comfy_core.workflows.graph import Graph, Node, Widget
 from comfy_core.workflows.links import Origin, Step, WidgetValue, resolve_input
 from comfy_core.workflows.text import apply_text_replacements, process_dynamic_prompt
 
-__all__ = ["Emitted", "graph_to_prompt", "missing_nodes", "order_keys"]
+__all__ = ["Emitted", "execution_order", "graph_to_prompt", "missing_nodes", "order_keys"]
 
 MUTED, BYPASS = 2, 4
 _INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
@@ -91,6 +91,41 @@ def _apply_primitives(steps: Mapping[str, Step], root: Graph) -> None:
                 widget.value = value
 
 
+def execution_order(graph: Graph) -> list[Node]:
+    """LiteGraph's ``computeExecutionOrder``: Kahn's algorithm over the node list,
+    following output links in saved order; nodes left in cycles come last, in
+    JavaScript key order (integer ids ascending)."""
+    pending: dict[Any, Node] = dict(graph.nodes)
+    remaining: dict[Any, float] = {}
+    ready: list[Node] = []
+    for node in graph.nodes.values():
+        count = sum(1 for item in node.inputs if item.link is not None)
+        if count == 0:
+            ready.append(node)
+        else:
+            remaining[node.id] = count
+    order: list[Node] = []
+    seen_links: set[int] = set()
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        pending.pop(node.id, None)
+        for links in node.output_links:
+            for link_id in links:
+                link = graph.links.get(link_id)
+                if link is None or link.id in seen_links:
+                    continue
+                seen_links.add(link.id)
+                target = graph.nodes.get(link.target_id)
+                if target is None or target.id not in remaining:
+                    continue  # a node without linked inputs: JavaScript's NaN never reaches 0
+                remaining[target.id] -= 1
+                if remaining[target.id] == 0:
+                    ready.append(target)
+    order += order_keys({str(k): v for k, v in pending.items()}).values()
+    return order
+
+
 def _steps(root: Graph) -> dict[str, Step]:
     steps: dict[str, Step] = {}
 
@@ -117,7 +152,7 @@ def _steps(root: Graph) -> dict[str, Step]:
                 step = Step(inner, inner_path, instance, steps)
                 steps[step.id] = step
 
-    for node in root.nodes.values():
+    for node in execution_order(root):
         if node.kind == "subgraph":
             expand(node, (), frozenset())
         else:
