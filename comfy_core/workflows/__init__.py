@@ -6,7 +6,9 @@ object_info)`` reads an API prompt, a UI workflow or a PNG/WebP ComfyUI saved;
 send along in ``extra_pnginfo``. The modules, from the bottom up:
 
 * :mod:`~comfy_core.workflows.nodedefs`: a node class's live layout from ``/object_info``;
-* :mod:`~comfy_core.workflows.graph`: the UI JSON configured into live nodes and links;
+* :mod:`~comfy_core.workflows.live`: the live nodes, inputs, widgets and links;
+* :mod:`~comfy_core.workflows.graph`: the UI JSON configured into them;
+* :mod:`~comfy_core.workflows.subgraphs`: how a subgraph instance binds to its definition;
 * :mod:`~comfy_core.workflows.links`: link resolution (bypass, reroutes, subgraphs);
 * :mod:`~comfy_core.workflows.convert`: the export itself (``graphToPrompt``);
 * :mod:`~comfy_core.workflows.text`: dynamic prompts and ``%date:%`` replacements;

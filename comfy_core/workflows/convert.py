@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from comfy_core.errors import MissingNode, MissingNodeTypesError, WorkflowRecursionError
-from comfy_core.workflows.graph import Graph, Node, Widget
 from comfy_core.workflows.links import Origin, Step, WidgetValue, resolve_input
+from comfy_core.workflows.live import Graph, Node, Widget
 from comfy_core.workflows.text import apply_text_replacements, process_dynamic_prompt
 
 __all__ = ["Emitted", "execution_order", "graph_to_prompt", "missing_nodes", "order_keys"]

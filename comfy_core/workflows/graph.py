@@ -11,103 +11,31 @@ that is :mod:`comfy_core.workflows.links`' job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from comfy_core.errors import WorkflowFormatError
+from comfy_core.workflows.live import (
+    SUBGRAPH_INPUT_ID,
+    SUBGRAPH_OUTPUT_ID,
+    VIRTUAL_TYPES,
+    Graph,
+    Input,
+    Link,
+    Node,
+    Widget,
+)
 from comfy_core.workflows.nodedefs import NodeLayout, WidgetSlot, node_layout
+from comfy_core.workflows.subgraphs import configure_instance
 
-__all__ = ["VIRTUAL_TYPES", "Graph", "Input", "Link", "Node", "Widget", "build_graph"]
-
-# Node types the frontend implements in JavaScript only: they never reach the
-# prompt. Reroute/PrimitiveNode/Note/MarkdownNote are core; SetNode/GetNode come
-# from KJNodes, rgthree's Reroute from rgthree.
-VIRTUAL_TYPES = frozenset({"Reroute", "PrimitiveNode", "Note", "MarkdownNote"})
-SET_GET_TYPES = frozenset({"SetNode", "GetNode"})
-SUBGRAPH_INPUT_ID = -10
-SUBGRAPH_OUTPUT_ID = -20
-
-
-@dataclass(slots=True)
-class Link:
-    id: int
-    origin_id: Any
-    origin_slot: int
-    target_id: Any
-    target_slot: int
-    type: Any
-
-
-@dataclass(slots=True)
-class Input:
-    name: str
-    type: Any
-    link: int | None = None
-    widget: str | None = None
-
-
-@dataclass(slots=True)
-class Widget:
-    slot: WidgetSlot
-    value: Any
-
-    @property
-    def name(self) -> str:
-        return self.slot.name
-
-
-@dataclass(slots=True, eq=False)
-class Node:
-    """One configured node of a graph (root or subgraph definition)."""
-
-    id: Any
-    type: str
-    mode: int
-    title: str | None
-    graph: Graph
-    kind: str  # "comfy", "virtual", "subgraph", "placeholder"
-    inputs: list[Input] = field(default_factory=list)
-    outputs: list[Any] = field(default_factory=list)
-    output_links: list[list[int]] = field(default_factory=list)
-    widgets: list[Widget] = field(default_factory=list)
-    properties: dict[str, Any] = field(default_factory=dict)
-    layout: NodeLayout | None = None
-    subgraph: Graph | None = None
-    saved: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_virtual(self) -> bool:
-        return self.kind in ("virtual", "subgraph")
-
-    @property
-    def class_type(self) -> str | None:
-        return self.layout.class_type if self.layout is not None else None
-
-    def widget(self, name: str) -> Widget | None:
-        for widget in self.widgets:
-            if widget.name == name:
-                return widget
-        return None
-
-    def describe(self) -> str:
-        title = f" ({self.title})" if self.title else ""
-        where = f" in subgraph {self.graph.name or self.graph.id}" if self.graph.id else ""
-        return f"node {self.id}{title} of type {self.type!r}{where}"
-
-
-@dataclass(slots=True, eq=False)
-class Graph:
-    """The root graph (``id`` None) or one subgraph definition."""
-
-    id: str | None
-    name: str = ""
-    nodes: dict[Any, Node] = field(default_factory=dict)
-    links: dict[int, Link] = field(default_factory=dict)
-    # Subgraph IO: (name, type, link ids) per slot.
-    inputs: list[tuple[str, Any, list[int]]] = field(default_factory=list)
-    outputs: list[tuple[str, Any, list[int]]] = field(default_factory=list)
-    subgraphs: dict[str, Graph] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)
+__all__ = [
+    "SUBGRAPH_INPUT_ID",
+    "SUBGRAPH_OUTPUT_ID",
+    "VIRTUAL_TYPES",
+    "Builder",
+    "Graph",
+    "Node",
+    "build_graph",
+]
 
 
 def _fail(message: str, node: Mapping[str, Any] | None = None) -> WorkflowFormatError:
@@ -124,7 +52,8 @@ def _int(value: Any, what: str, node: Mapping[str, Any] | None = None) -> int:
     return int(value)
 
 
-def _read_links(raw: Any, *, arrays: bool) -> dict[int, Link]:
+def _read_links(raw: Any) -> dict[int, Link]:
+    """Links in either saved form: arrays (root of a 0.4 file) or objects."""
     links: dict[int, Link] = {}
     if raw is None:
         return links
@@ -148,7 +77,6 @@ def _read_links(raw: Any, *, arrays: bool) -> dict[int, Link]:
             link_id, origin, _int(oslot, f"link {link_id}'s origin_slot"), target,
             _int(tslot, f"link {link_id}'s target_slot"), kind,
         )  # fmt: skip
-    del arrays
     return links
 
 
@@ -212,8 +140,7 @@ class Builder:
             self.definitions.setdefault(sub["id"], sub)
 
     def _configure(self, graph: Graph, data: Mapping[str, Any]) -> None:
-        is_root = graph.id is None
-        graph.links = _read_links(data.get("links"), arrays=is_root)
+        graph.links = _read_links(data.get("links"))
         nodes = data.get("nodes") or []
         if not isinstance(nodes, list):
             raise _fail(f"'nodes' of subgraph {graph.id} must be a list")
@@ -300,7 +227,7 @@ class Builder:
             assert node.layout is not None
             self._configure_comfy(node, inputs, outputs, values)
         elif node.kind == "subgraph":
-            self._configure_instance(node, inputs, outputs, values)
+            configure_instance(node, inputs, values)
         else:
             node.inputs = inputs
             node.outputs = outputs
@@ -361,80 +288,6 @@ class Builder:
             else:
                 text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
                 node.widgets.append(Widget(WidgetSlot("UNKNOWN", "placeholder", None), text))
-
-    def _configure_instance(
-        self, node: Node, saved: list[Input], outputs: list[Any], values: Any
-    ) -> None:
-        sub = node.subgraph
-        assert sub is not None
-        # The definition's slots, each bound to the saved input of its name; extras after.
-        by_name = {i.name: i for i in saved}
-        defined = {name for name, _, _ in sub.inputs}
-        node.inputs = [
-            Input(name, kind, by_name[name].link if name in by_name else None,
-                  by_name[name].widget if name in by_name else None)
-            for name, kind, _ in sub.inputs
-        ] + [i for i in saved if i.name not in defined]  # fmt: skip
-        node.outputs = [kind for _, kind, _ in sub.outputs]
-        # Promoted widgets: for each instance input, the first inner widget its slot feeds.
-        for index, item in enumerate(node.inputs):
-            slot = next((s for s in sub.inputs if s[0] == item.name), None)
-            if slot is None:
-                continue
-            for link_id in slot[2]:
-                link = sub.links.get(link_id)
-                target = sub.nodes.get(link.target_id) if link else None
-                if link is None or target is None:
-                    continue
-                target_input = (
-                    target.inputs[link.target_slot]
-                    if 0 <= link.target_slot < len(target.inputs)
-                    else None
-                )
-                if target_input is None or target_input.widget is None:
-                    continue
-                inner = target.widget(target_input.widget)
-                if inner is None:
-                    continue
-                node.widgets.append(Widget(inner.slot, inner.value))
-                item.widget = item.name
-                node.widgets[-1] = Widget(_renamed(inner.slot, item.name), inner.value)
-                break
-            del index
-        if isinstance(values, list):
-            persisted = [w for w in node.widgets if w.slot.persisted]
-            for widget, value in zip(persisted, values, strict=False):
-                widget.value = value
-        proxies = node.properties.get("proxyWidgets")
-        if isinstance(proxies, list) and isinstance(values, list):
-            for index, entry in enumerate(proxies):
-                if not (isinstance(entry, list) and len(entry) == 2 and str(entry[0]) == "-1"):
-                    continue
-                if index < len(values) and values[index] is not None:
-                    promoted = node.widget(str(entry[1]))
-                    if promoted is not None:
-                        promoted.value = values[index]
-            names = {str(e[1]) for e in proxies if isinstance(e, list) and len(e) == 2}
-            minus_one = {
-                str(e[1])
-                for e in proxies
-                if isinstance(e, list) and len(e) == 2 and str(e[0]) == "-1"
-            }
-            node.widgets = [w for w in node.widgets if w.name not in names or w.name in minus_one]
-
-
-def _renamed(slot: WidgetSlot, name: str) -> WidgetSlot:
-    return WidgetSlot(
-        name,
-        slot.type,
-        slot.default,
-        persisted=slot.persisted,
-        in_prompt=slot.in_prompt,
-        control_of=slot.control_of,
-        dynamic_prompts=slot.dynamic_prompts,
-        text_replacements=slot.text_replacements,
-        options=slot.options,
-    )
 
 
 def _migrate_legacy(layout: NodeLayout, values: list[Any]) -> list[Any]:

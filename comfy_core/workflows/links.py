@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from comfy_core.errors import WorkflowFormatError, WorkflowRecursionError
-from comfy_core.workflows.graph import SUBGRAPH_INPUT_ID, Graph, Link, Node
+from comfy_core.workflows.live import SUBGRAPH_INPUT_ID, Graph, Link, Node
 
 __all__ = ["Origin", "Step", "WidgetValue", "bypass_slot", "is_valid_connection", "resolve_input"]
 
