@@ -32,6 +32,8 @@ from comfy_core.errors import (
     ImageDecodeError,
     ImageTooLargeError,
     LocalProtocolError,
+    MissingNode,
+    MissingNodeTypesError,
     NetworkError,
     NodeExecutionError,
     PluginError,
@@ -46,11 +48,14 @@ from comfy_core.errors import (
     UnreadableAnswerError,
     WaitTimeout,
     WebSocketClosed,
+    WorkflowFormatError,
+    WorkflowRecursionError,
     WorkflowValidationError,
 )
 from comfy_core.models import PromptResponse, QueueEntry, QueueState, SystemStats
 from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.results import ImageItem, PromptResult
+from comfy_core.workflows import NodeInfo, Workflow
 
 __version__ = "0.2.0"
 
@@ -71,8 +76,11 @@ __all__ = [
     "ImageItem",
     "ImageTooLargeError",
     "LocalProtocolError",
+    "MissingNode",
+    "MissingNodeTypesError",
     "NetworkError",
     "NodeExecutionError",
+    "NodeInfo",
     "NodeOutput",
     "OutputFile",
     "PluginError",
@@ -93,6 +101,9 @@ __all__ = [
     "WaitTimeout",
     "WebSocketClosed",
     "WebsocketStateTracker",
+    "Workflow",
+    "WorkflowFormatError",
+    "WorkflowRecursionError",
     "WorkflowValidationError",
     "__version__",
     "create_client",

@@ -30,6 +30,7 @@ from comfy_core.outputs import OutputFile
 from comfy_core.progress import Progress
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
+from comfy_core.workflows import WorkflowSource
 from comfy_transports.base import AsyncTransport
 
 __all__ = ["ComfyAPIClient"]
@@ -186,7 +187,7 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
 
     async def submit_workflow(
         self,
-        workflow: Mapping[str, Any],
+        workflow: WorkflowSource,
         return_future: bool = True,
         *,
         prompt_id: str | None = None,
@@ -198,7 +199,12 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         on_node: Callable[[NodeStarted], Any] | None = None,
         on_preview: Callable[[PreviewReceived], Any] | None = None,
     ) -> PromptResponse:
-        """Queue an API-format ``workflow`` and return the server's receipt.
+        """Queue ``workflow`` and return the server's receipt.
+
+        ``workflow`` is an API-format dict, a :class:`~comfy_core.workflows.Workflow`,
+        a UI-format dict, or a path/bytes/text :meth:`load_workflow` reads (a PNG
+        ComfyUI saved, say); UI workflows are converted with the server's
+        ``/object_info`` and sent along in ``extra_pnginfo.workflow``.
 
         With ``return_future`` the receipt's ``future`` resolves to the
         :class:`PromptResult` (images downloaded) or fails with the prompt's
@@ -209,6 +215,7 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         prompt runs, ``on_node`` each node that starts, ``on_preview`` each
         preview image; :meth:`events` yields every event of the prompt.
         """
+        workflow, extra_data = await self._prepare_workflow(workflow, extra_data)
         prompt_id, flow = self._submission(
             workflow,
             tracked=return_future,
@@ -280,7 +287,7 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
             raise WaitTimeout(f"prompt {prompt_id} did not finish within {limit} s") from None
 
     async def run(
-        self, workflow: Mapping[str, Any], *, timeout: float | None = None, **options: Any
+        self, workflow: WorkflowSource, *, timeout: float | None = None, **options: Any
     ) -> PromptResult:
         """Submit ``workflow`` and wait for its result (see :meth:`submit_workflow`)."""
         prompt = await self.submit_workflow(workflow, **options)

@@ -21,6 +21,8 @@ from comfy_core.errors import (
     ImageTooLargeError,
     InputError,
     LocalProtocolError,
+    MissingNode,
+    MissingNodeTypesError,
     NetworkError,
     NodeError,
     NodeExecutionError,
@@ -36,6 +38,8 @@ from comfy_core.errors import (
     UnreadableAnswerError,
     WaitTimeout,
     WebSocketClosed,
+    WorkflowFormatError,
+    WorkflowRecursionError,
     WorkflowValidationError,
 )
 from comfy_core.events import (
@@ -79,6 +83,7 @@ from comfy_core.prompt_state import PromptState
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.validation import validate_prompt
+from comfy_core.workflows import NodeInfo, Workflow
 
 __all__ = [
     "BodyTooLarge",
@@ -105,10 +110,13 @@ __all__ = [
     "InputError",
     "LocalProtocolError",
     "LogsReceived",
+    "MissingNode",
+    "MissingNodeTypesError",
     "NetworkError",
     "NodeError",
     "NodeExecuted",
     "NodeExecutionError",
+    "NodeInfo",
     "PluginError",
     "NodeOutput",
     "NodeProgress",
@@ -146,6 +154,9 @@ __all__ = [
     "UnknownMessage",
     "WaitTimeout",
     "WebSocketClosed",
+    "Workflow",
+    "WorkflowFormatError",
+    "WorkflowRecursionError",
     "WorkflowValidationError",
     "download_flow",
     "fetch_result_flow",

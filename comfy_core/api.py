@@ -45,8 +45,11 @@ __all__ = [
     "list_userdata",
     "models",
     "move_userdata",
+    "global_subgraph",
+    "global_subgraphs",
     "node_info",
     "object_info",
+    "object_info_json",
     "put_userdata",
     "queue_remaining",
     "set_setting",
@@ -55,6 +58,7 @@ __all__ = [
     "users",
     "view",
     "view_metadata",
+    "workflow_templates",
 ]
 
 
@@ -239,6 +243,40 @@ def object_info() -> Flow[dict[str, NodeSchema]]:
     if not isinstance(data, dict):
         raise RemoteProtocolError("object_info should be a JSON object")
     return parse_object_info(data)
+
+
+def object_info_json() -> Flow[dict[str, Any]]:
+    """``GET /object_info`` as the server sends it (what workflow conversion reads)."""
+    data = yield from _json(_get("/object_info"))
+    if not isinstance(data, dict):
+        raise RemoteProtocolError("object_info should be a JSON object")
+    return data
+
+
+def workflow_templates() -> Flow[dict[str, list[str]]]:
+    """``GET /workflow_templates``: custom node pack → names of its example workflows."""
+    data = yield from _json(_get("/workflow_templates"))
+    if not isinstance(data, dict):
+        raise RemoteProtocolError("workflow_templates should be a JSON object")
+    return {str(k): [str(n) for n in v] for k, v in data.items() if isinstance(v, list)}
+
+
+def global_subgraphs() -> Flow[dict[str, Any]]:
+    """``GET /global_subgraphs``: the subgraph blueprints custom nodes ship, by id (no data)."""
+    data = yield from _json(_get("/global_subgraphs"))
+    if not isinstance(data, dict):
+        raise RemoteProtocolError("global_subgraphs should be a JSON object")
+    return data
+
+
+def global_subgraph(subgraph_id: str) -> Flow[dict[str, Any] | None]:
+    """``GET /global_subgraphs/{id}``: one blueprint with its data, or None if unknown."""
+    data = yield from _json(_get(f"/global_subgraphs/{quote(subgraph_id, safe='')}"))
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise RemoteProtocolError("a global subgraph should be a JSON object")
+    return data
 
 
 def node_info(node_class: str) -> Flow[NodeSchema | None]:

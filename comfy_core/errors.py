@@ -30,6 +30,7 @@ __all__ = [
     "ImageTooLargeError",
     "InputError",
     "LocalProtocolError",
+    "MissingNode",
     "NetworkError",
     "NodeError",
     "NodeExecutionError",
@@ -45,6 +46,9 @@ __all__ = [
     "UnreadableAnswerError",
     "WaitTimeout",
     "WebSocketClosed",
+    "MissingNodeTypesError",
+    "WorkflowFormatError",
+    "WorkflowRecursionError",
     "WorkflowValidationError",
 ]
 
@@ -59,6 +63,68 @@ class ProtocolError(ComfyError):
 
 class LocalProtocolError(ProtocolError):
     """The caller used the core in a way the protocol does not allow."""
+
+
+class WorkflowFormatError(LocalProtocolError):
+    """A workflow file cannot be read or converted: malformed JSON, a broken node or link.
+
+    ``node_id`` (an execution id such as ``"12:5"`` inside subgraphs), ``title``
+    and ``node_type`` name the offending node when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_id: str | None = None,
+        title: str | None = None,
+        node_type: str | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.title = title
+        self.node_type = node_type
+        super().__init__(message)
+
+
+class WorkflowRecursionError(WorkflowFormatError):
+    """Links or subgraphs of a workflow form a cycle the conversion cannot leave."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MissingNode:
+    """One node whose type the server does not have."""
+
+    node_id: str
+    node_type: str
+    title: str | None = None
+
+
+class MissingNodeTypesError(WorkflowFormatError):
+    """A UI workflow uses node types the server's ``/object_info`` lacks.
+
+    ``missing`` lists every such node (id, type, title), ``types`` the types.
+    Convert with ``missing_nodes="drop"`` to leave them out as the frontend does.
+    """
+
+    def __init__(self, missing: tuple[MissingNode, ...]) -> None:
+        self.missing = missing
+        self.types = tuple(dict.fromkeys(m.node_type for m in missing))
+        parts = []
+        for kind in self.types:
+            nodes = ", ".join(
+                m.node_id + (f" ({m.title})" if m.title else "")
+                for m in missing
+                if m.node_type == kind
+            )
+            parts.append(f"{kind!r}: node {nodes}")
+        super().__init__(
+            "the server has no node type "
+            + "; ".join(parts)
+            + " (install the custom nodes, or convert with missing_nodes='drop')",
+            node_id=missing[0].node_id if missing else None,
+            title=missing[0].title if missing else None,
+            node_type=missing[0].node_type if missing else None,
+        )
 
 
 class RemoteProtocolError(ProtocolError):

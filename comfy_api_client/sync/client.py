@@ -32,6 +32,7 @@ from comfy_core.outputs import OutputFile
 from comfy_core.progress import Progress
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
+from comfy_core.workflows import WorkflowSource
 from comfy_transports.base import SyncTransport
 
 __all__ = ["Client"]
@@ -211,7 +212,7 @@ class Client(ClientBase, SyncEndpoints):
 
     def submit_workflow(
         self,
-        workflow: Mapping[str, Any],
+        workflow: WorkflowSource,
         return_future: bool = True,
         *,
         prompt_id: str | None = None,
@@ -223,13 +224,20 @@ class Client(ClientBase, SyncEndpoints):
         on_node: Callable[[NodeStarted], Any] | None = None,
         on_preview: Callable[[PreviewReceived], Any] | None = None,
     ) -> PromptResponse:
-        """Queue an API-format ``workflow`` and return the server's receipt.
+        """Queue ``workflow`` and return the server's receipt.
+
+        ``workflow`` is an API-format dict, a :class:`~comfy_core.workflows.Workflow`,
+        a UI-format dict, or a path/bytes/text :meth:`load_workflow` reads (a PNG
+        ComfyUI saved, say); UI workflows are converted with the server's
+        ``/object_info`` and sent along in ``extra_pnginfo.workflow``.
 
         With ``return_future`` the receipt's ``future`` (a
         ``concurrent.futures.Future``) resolves to the :class:`PromptResult` or
         fails with the prompt's error; :meth:`wait` waits with a timeout.
         Callbacks run on the client's background threads.
         """
+        # Outside the lock: loading may send GET /object_info.
+        workflow, extra_data = self._prepare_workflow(workflow, extra_data)
         with self._lock:
             prompt_id, flow = self._submission(
                 workflow,
@@ -300,7 +308,7 @@ class Client(ClientBase, SyncEndpoints):
             raise WaitTimeout(f"prompt {prompt_id} did not finish within {limit} s") from None
 
     def run(
-        self, workflow: Mapping[str, Any], *, timeout: float | None = None, **options: Any
+        self, workflow: WorkflowSource, *, timeout: float | None = None, **options: Any
     ) -> PromptResult:
         """Submit ``workflow`` and wait for its result (see :meth:`submit_workflow`)."""
         prompt = self.submit_workflow(workflow, **options)

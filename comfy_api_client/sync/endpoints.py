@@ -26,6 +26,14 @@ from comfy_core.outputs import OutputFile
 from comfy_core.results import ImageItem
 from comfy_core.schema import NodeSchema
 from comfy_core.uploads import UploadedFile, read_upload, upload_image, upload_mask
+from comfy_core.workflows import (
+    MissingNodes,
+    ObjectInfoCache,
+    Workflow,
+    WorkflowSource,
+    load_workflow,
+    prepare_workflow,
+)
 from comfy_transports.base import SyncTransport
 
 if TYPE_CHECKING:
@@ -89,6 +97,46 @@ class SyncEndpoints:
     def get_object_info(self) -> dict[str, NodeSchema]:
         """``GET /object_info``: every node class as a typed schema."""
         return self.run_flow(api.object_info())
+
+    def get_workflow_templates(self) -> dict[str, list[str]]:
+        """``GET /workflow_templates``: custom node pack → its example workflow names."""
+        return self.run_flow(api.workflow_templates())
+
+    def get_global_subgraphs(self) -> dict[str, Any]:
+        """``GET /global_subgraphs``: subgraph blueprints shipped by custom nodes, by id."""
+        return self.run_flow(api.global_subgraphs())
+
+    def get_global_subgraph(self, subgraph_id: str) -> dict[str, Any] | None:
+        """``GET /global_subgraphs/{id}``: one blueprint with its data (None if unknown)."""
+        return self.run_flow(api.global_subgraph(subgraph_id))
+
+    # -- workflows --------------------------------------------------------------
+
+    def _object_info_cache(self) -> ObjectInfoCache:
+        cache = vars(self).get("_workflow_object_info")
+        if cache is None:
+            cache = vars(self).setdefault("_workflow_object_info", ObjectInfoCache())
+        assert isinstance(cache, ObjectInfoCache)
+        return cache
+
+    def load_workflow(
+        self, source: WorkflowSource, *, missing_nodes: MissingNodes = "error"
+    ) -> Workflow:
+        """A :class:`Workflow` from a path, JSON text, bytes, dict or saved PNG/WebP.
+
+        UI workflows are converted as the frontend converts them, with this
+        server's ``/object_info`` (fetched once per client, fetched again when
+        a node type is unknown). See docs/workflows.md.
+        """
+        cache = self._object_info_cache()
+        return self.run_flow(load_workflow(source, cache, missing_nodes=missing_nodes))
+
+    def _prepare_workflow(
+        self, workflow: WorkflowSource, extra_data: Mapping[str, Any] | None
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+        return self.run_flow(
+            prepare_workflow(workflow, self._object_info_cache(), extra_data)
+        )
 
     def get_node_info(self, node_class: str) -> NodeSchema | None:
         """``GET /object_info/{class}``: one node class, or None if the server has none."""
