@@ -20,21 +20,23 @@ from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.sending import retry_policy
 from comfy_api_client.watch import PromptWatch
 from comfy_core import routes
-from comfy_core.errors import ClientClosedError, RemoteProtocolError
+from comfy_core.errors import ClientClosedError, ComfyError, RemoteProtocolError
 from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
 from comfy_core.flows import Flow, submit_flow
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
 from comfy_core.progress import Progress, ProgressCounter
+from comfy_core.redact import credential_values, scrub_error, secret_forms
 from comfy_core.results import PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.urls import ServerURL
 
-__all__ = ["SETTLED_KEPT", "ClientBase"]
+__all__ = ["MAX_DOWNLOAD_SIZE", "SETTLED_KEPT", "ClientBase"]
 
 log = logging.getLogger("comfy_api_client.client")
 SETTLED_KEPT = 64  # settled prompts whose events a late events() call still gets
+MAX_DOWNLOAD_SIZE = 256 * 2**20  # in-memory downloads; download_to streams without a bound
 
 
 class ClientBase:
@@ -47,8 +49,10 @@ class ClientBase:
         timeout: float | None = None,
         tracker: PromptTracker | None = None,
         hooks: Hooks | None = None,
+        max_download_size: int | None = MAX_DOWNLOAD_SIZE,
     ) -> None:
         self.url = ServerURL.parse(comfy_url)
+        self.max_download_size = max_download_size
         self.timeout = timeout
         self.tracker = tracker or PromptTracker()
         self.hooks = hooks or Hooks(make_plugin_manager())
@@ -114,7 +118,9 @@ class ClientBase:
             return
         watch.deliver(event)
         if watch.finished and not watch.consumers:
-            # Keep a settled prompt's events for a late events() call, for the newest few.
+            # Keep a settled prompt's events for a late events() call, for the newest few;
+            # its previews are not kept (they are most of the bytes).
+            watch.drop_previews()
             del self._watches[watch.prompt_id]
             self._settled[watch.prompt_id] = watch
             while len(self._settled) > SETTLED_KEPT:
@@ -179,6 +185,30 @@ class ClientBase:
     def _abandon(self, prompt_id: str) -> None:
         """The submit failed: forget the prompt's watch."""
         self._watches.pop(prompt_id, None)
+
+    @property
+    def _secrets(self) -> frozenset[str]:
+        """Every credential this client sends, in every form a server may echo it."""
+        cached: frozenset[str] | None = self.__dict__.get("_secret_forms")
+        if cached is None:
+            cached = secret_forms(credential_values(getattr(self, "transport", None), self.url))
+            self.__dict__["_secret_forms"] = cached
+        return cached
+
+    def _scrub(self, error: BaseException) -> BaseException:
+        """``error`` (and what is chained to it) with this client's credentials taken out."""
+        return scrub_error(error, self._secrets)
+
+    @staticmethod
+    def _finish_error(prompt_id: str, exc: Exception) -> ComfyError:
+        """What a prompt's future fails with when finishing it raised ``exc``: a
+        :class:`ComfyError` as it is, anything else wrapped, with ``exc`` chained."""
+        if isinstance(exc, ComfyError):
+            return exc
+        log.error("finishing prompt %s failed", prompt_id, exc_info=exc)
+        error = ComfyError(f"finishing prompt {prompt_id} failed: {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
 
     def _files_to_store(self, result: PromptResult) -> list[tuple[OutputFile, bytes | None]]:
         """Every output file with its bytes where already downloaded (images), for storage."""

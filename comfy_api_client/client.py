@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from comfy_api_client.base import ClientBase
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE, ClientBase
 from comfy_api_client.endpoints import AsyncEndpoints
 from comfy_api_client.observed import ObservedAsyncWebSocket
 from comfy_api_client.plugins import Hooks
@@ -56,8 +56,15 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         timeout: float | None = None,
         tracker: PromptTracker | None = None,
         hooks: Hooks | None = None,
+        max_download_size: int | None = MAX_DOWNLOAD_SIZE,
     ) -> None:
-        super().__init__(comfy_url, timeout=timeout, tracker=tracker, hooks=hooks)
+        super().__init__(
+            comfy_url,
+            timeout=timeout,
+            tracker=tracker,
+            hooks=hooks,
+            max_download_size=max_download_size,
+        )
         self.transport = transport
         self.futures: dict[str, asyncio.Future[PromptResult]] = {}
         self._wakeup = asyncio.Event()
@@ -82,6 +89,9 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         except StopIteration as stop:
             value: T = stop.value
             return value
+        except ComfyError as exc:  # its message may quote a server that echoes credentials
+            self._scrub(exc)
+            raise
 
     async def send(self, request: Request, *, idempotent: bool | None = None) -> Response:
         """Send one core request with the plugins' headers, observers and retries.
@@ -119,7 +129,7 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
             else:
                 future = self.futures.pop(event.prompt_id or "", None)
                 if future is not None and not future.done():
-                    future.set_exception(event.error)
+                    future.set_exception(self._scrub(event.error))
         for out in outgoing:
             self._spawn(self._send_outgoing(out))
 
@@ -162,15 +172,14 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
                 stored[f"{ref.node_id}/{ref.filename}"] = await asyncio.to_thread(
                     self.hooks.store_output, result.prompt_id, ref, blob
                 )
-        except (ComfyError, OSError, ValueError) as exc:
-            outcome = exc
-        else:
             self.hooks.prompt_finished(outcome, stored)
+        except Exception as exc:  # a plugin or a download: any failure fails this prompt only
+            outcome = self._finish_error(result.prompt_id, exc)
         future = self.futures.pop(result.prompt_id, None)
         if future is None or future.done():
             return
         if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+            future.set_exception(self._scrub(outcome))
         else:
             future.set_result(outcome)
 
@@ -295,8 +304,12 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         return await self.download_images(result)
 
     async def download(self, ref: OutputFile) -> bytes:
-        """The bytes of one output file (any kind: images, latents, video, audio)."""
-        return await self.run_flow(download_flow(ref))
+        """The bytes of one output file (any kind: images, latents, video, audio).
+
+        Larger than ``max_download_size`` (256 MiB by default) it raises
+        :class:`BodyTooLarge`: stream such files with :meth:`download_to`.
+        """
+        return await self.run_flow(download_flow(ref, self.max_download_size))
 
     async def download_images(self, result: PromptResult) -> PromptResult:
         """``result`` with ``output_images`` filled in (downloaded concurrently)."""

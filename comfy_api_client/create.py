@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE
 from comfy_api_client.client import ComfyAPIClient
 from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.trackers import create_comfy_state_tracker
@@ -30,11 +31,12 @@ async def create_client(
     token: str | None = None,
     verify: Verify = True,
     timeout: float | None = None,
-    plugins: Iterable[object] = (),
+    plugins: Iterable[object] | None = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,
     tracker: PromptTracker | None = None,
+    max_download_size: int | None = MAX_DOWNLOAD_SIZE,
 ) -> AsyncIterator[ComfyAPIClient]:
     """Connect to the ComfyUI server at ``comfy_url`` and yield a ready client.
 
@@ -52,7 +54,10 @@ async def create_client(
     and plugins from the ``comfy_api_client`` entry points
     (``load_entrypoints=False`` skips them). ``record`` writes the session's
     transcript to that path when the client closes (see docs/transcripts.md).
-    ``tracker`` sets how prompts are tracked, e.g. how soon a vanished prompt
+    ``max_download_size`` bounds what ``download`` and the automatic image
+    download hold in memory (256 MiB; None for no bound): past it they raise
+    ``BodyTooLarge``, and ``download_to`` streams to disk instead. ``tracker``
+    sets how prompts are tracked, e.g. how soon a vanished prompt
     fails: ``PromptTracker(history_attempts=3, history_retry_delay=0.2)``.
 
     Leaving the block stops the tracker, fails still-pending futures with
@@ -67,7 +72,14 @@ async def create_client(
     pm = make_plugin_manager(
         plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
     )
-    client = ComfyAPIClient(comfy_url, transport, timeout=timeout, hooks=Hooks(pm), tracker=tracker)
+    client = ComfyAPIClient(
+        comfy_url,
+        transport,
+        timeout=timeout,
+        hooks=Hooks(pm),
+        tracker=tracker,
+        max_download_size=max_download_size,
+    )
     try:
         await client.get_system_stats()
         if start_state_tracker is not None:

@@ -10,6 +10,7 @@ ones; docs/api.md lists each with its route.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
@@ -19,9 +20,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from comfy_api_client.media import ImageInput, to_upload_bytes
 from comfy_api_client.plugins import Hooks
-from comfy_core import api, routes
+from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
-from comfy_core.errors import TransportError
+from comfy_core.errors import StorageError, TransportError
 from comfy_core.flows import Flow
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
@@ -49,12 +50,18 @@ ImageUploadResponse = UploadedFile  # the original package's name
 
 
 def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
+    """Remove what a failed download left; never a directory the caller named by mistake."""
+    with contextlib.suppress(OSError):  # nothing there, or a name the system refuses
+        if not path.is_dir():
+            path.unlink(missing_ok=True)
 
 
 def _open_for_writing(path: Path) -> BinaryIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("wb")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+    except (OSError, ValueError) as exc:  # a directory, a NUL, a name too long, no room
+        raise StorageError(f"cannot write {str(path)[:200]!r}: {type(exc).__name__}") from exc
 
 
 class AsyncEndpoints:
@@ -62,6 +69,7 @@ class AsyncEndpoints:
 
     transport: AsyncTransport
     hooks: Hooks
+    _jobs_api: bool | None = None  # asked once per client, by has_jobs_api
 
     def _check_open(self) -> None:
         raise NotImplementedError
@@ -212,10 +220,42 @@ class AsyncEndpoints:
         """``POST /history {"clear": true}`` (everyone's history)."""
         await self.run_flow(api.clear_history())
 
+    async def has_jobs_api(self) -> bool:
+        """Whether the server has the jobs API (ComfyUI 0.6+); asked once per client."""
+        if self._jobs_api is None:
+            self._jobs_api = await self.run_flow(jobs.has_jobs_api())
+        return self._jobs_api
+
     async def get_job(self, prompt: PromptResponse | str) -> JobInfo:
         """A prompt's status: ``GET /api/jobs/{id}`` where the server has it, else
         ``/queue`` and ``/history/{id}``."""
-        return await self.run_flow(api.get_job(prompt_id_of(prompt)))
+        use = self._jobs_api is not False
+        return await self.run_flow(jobs.get_job(prompt_id_of(prompt), use_jobs_api=use))
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        workflow_id: str | None = None,
+        sort_by: str = "created_at",
+        sort_order: str = "desc",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[JobInfo]:
+        """Jobs by ``status`` (``pending``, ``in_progress``, ``completed``, ``failed``)
+        and ``workflow_id``, sorted by ``created_at`` or ``execution_duration`` and
+        paged: ``GET /api/jobs``, or the same built from ``/queue`` and ``/history``
+        on servers without the jobs API."""
+        flow = jobs.list_jobs(
+            status=status,
+            workflow_id=workflow_id,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            limit=limit,
+            offset=offset,
+            use_jobs_api=await self.has_jobs_api(),
+        )
+        return await self.run_flow(flow)
 
     # -- files --------------------------------------------------------------------
 

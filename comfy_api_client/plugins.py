@@ -11,8 +11,11 @@ plugins given explicitly. Two environment variables limit what is loaded:
 
 The client calls hooks only through :class:`Hooks`, whose methods are typed
 and turn the hooks' list results into what the client needs. A hook that only
-observes (events, responses, prompt outcomes) and raises is logged and does
-not disturb the client; a decision hook that raises propagates.
+observes (events, responses, failed prompts) and raises is logged and does
+not disturb the client; a decision hook that raises propagates. The hooks that
+finish a prompt (``comfy_store_output``, ``comfy_prompt_finished``) raise
+:class:`PluginError` naming the plugin and the hook, its exception chained, so
+the client can fail that prompt's future with it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import importlib.metadata
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
 from typing import Any
 
 import pluggy
 
 from comfy_api_client import hookspecs
-from comfy_core.errors import ComfyExecutionError
+from comfy_core.errors import ComfyExecutionError, PluginError
 from comfy_core.events import Event
 from comfy_core.http import Request, Response
 from comfy_core.outputs import OutputFile
@@ -37,6 +41,17 @@ __all__ = ["AUTOLOAD_ENV", "ALLOWLIST_ENV", "Hooks", "make_plugin_manager"]
 AUTOLOAD_ENV = "COMFY_API_CLIENT_DISABLE_PLUGIN_AUTOLOAD"
 ALLOWLIST_ENV = "COMFY_API_CLIENT_PLUGINS"
 log = logging.getLogger("comfy_api_client.plugins")
+
+
+def _raising_plugin(hook: Any, tb: TracebackType | None) -> str:
+    """The name of the plugin whose implementation of ``hook`` is in traceback ``tb``."""
+    codes = {impl.function.__code__: impl.plugin_name for impl in hook.get_hookimpls()}
+    # The innermost implementation frame raised (or called what raised).
+    found = "unknown"
+    while tb is not None:
+        found = codes.get(tb.tb_frame.f_code, found)
+        tb = tb.tb_next
+    return found
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -53,7 +68,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 
 
 def make_plugin_manager(
-    plugins: Iterable[object] = (),
+    plugins: Iterable[object] | None = (),
     *,
     builtins: bool = True,
     load_entrypoints: bool = True,
@@ -61,7 +76,8 @@ def make_plugin_manager(
 ) -> pluggy.PluginManager:
     """A new plugin manager with the built-ins, entry points and ``plugins`` registered.
 
-    A ``RetryPlugin`` among ``plugins`` replaces the default one; pass
+    ``plugins=None`` means none beyond those. A ``RetryPlugin`` among ``plugins``
+    replaces the default one; pass
     ``builtins=False`` for no built-in plugin at all. ``record`` (or the
     ``COMFY_API_CLIENT_RECORD`` environment variable) adds a recorder writing
     the session's transcript to that path.
@@ -72,7 +88,7 @@ def make_plugin_manager(
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    plugins = list(plugins)
+    plugins = list(plugins or ())
     if builtins:
         pm.register(logs, name="comfy.logs")
         if not any(isinstance(p, RetryPlugin) for p in plugins):
@@ -100,6 +116,13 @@ class Hooks:
             call(**kwargs)
         except Exception:
             log.exception("a plugin failed in %s", getattr(call, "name", call))
+
+    def _finishing(self, call: Any, of_prompt: str, **kwargs: Any) -> Any:
+        try:
+            return call(**kwargs)
+        except Exception as exc:
+            plugin = _raising_plugin(call, exc.__traceback__)
+            raise PluginError(plugin=plugin, hook=call.name, prompt_id=of_prompt) from exc
 
     def client_opened(self, client: object) -> None:
         self._observe(self._hook.comfy_client_opened, client=client)
@@ -176,12 +199,18 @@ class Hooks:
         return bool(self._hook.comfy_store_output.get_hookimpls())
 
     def store_output(self, prompt_id: str, output: OutputFile, data: bytes) -> list[str]:
-        """Every location the storage plugins report for this output."""
-        results = self._hook.comfy_store_output(prompt_id=prompt_id, output=output, data=data)
+        """Every location the storage plugins report for this output; :class:`PluginError`
+        if one of them raises."""
+        results = self._finishing(
+            self._hook.comfy_store_output, prompt_id, prompt_id=prompt_id, output=output, data=data
+        )
         return [str(r) for r in results if r is not None]
 
     def prompt_finished(self, result: PromptResult, stored: Mapping[str, list[str]]) -> None:
-        self._observe(self._hook.comfy_prompt_finished, result=result, stored=stored)
+        """Tell the plugins a prompt is done; :class:`PluginError` if one of them raises."""
+        self._finishing(
+            self._hook.comfy_prompt_finished, result.prompt_id, result=result, stored=stored
+        )
 
     def prompt_failed(self, prompt_id: str, error: ComfyExecutionError) -> None:
         self._observe(self._hook.comfy_prompt_failed, prompt_id=prompt_id, error=error)

@@ -25,7 +25,7 @@ import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from comfy_core.errors import ComfyError, TransportError, WebSocketClosed
+from comfy_core.errors import ComfyError, WebSocketClosed
 from comfy_core.events import StatusReported
 from comfy_core.messages import parse_text
 from comfy_transports.base import AsyncWebSocket
@@ -149,18 +149,26 @@ class WebsocketStateTracker(BaseComfyStateTracker):
                         return
 
     async def _read_loop(self) -> None:
+        # Nothing but stop() ends this task: whatever fails, the feed reconnects.
         while self.is_running:
             ws = self.websocket
-            assert ws is not None
             try:
-                message = await ws.receive()
+                if ws is None:
+                    raise WebSocketClosed("not connected")
+                self.client.feed(await ws.receive())
+                continue
             except WebSocketClosed as exc:
                 if not self.is_running:
                     return
                 log.warning("WebSocket lost (%s); reconnecting", exc)
-                await self._reconnect()
-                continue
-            self.client.feed(message)
+            except Exception:
+                if not self.is_running:
+                    return
+                log.exception("the WebSocket feed failed; reconnecting")
+                if ws is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(ws.aclose(), 1.0)
+            await self._reconnect()
 
     async def _reconnect(self) -> None:
         stranded = set(self.client.tracker.tracked)
@@ -168,8 +176,8 @@ class WebsocketStateTracker(BaseComfyStateTracker):
         while self.is_running:
             try:
                 self.websocket = await self._connect()
-            except (TransportError, asyncio.TimeoutError) as exc:
-                log.info("reconnect failed (%s); retrying", exc)
+            except Exception as exc:  # TransportError, a timeout, or a bug: try again
+                log.info("reconnect failed (%s: %s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(random.uniform(0, delay))
                 delay = min(self.max_reconnect_delay, delay * 2)
                 continue
@@ -185,7 +193,7 @@ class WebsocketStateTracker(BaseComfyStateTracker):
         while self.is_running and stranded & self.client.tracker.tracked:
             try:
                 await self.client.check_queue()
-            except (TransportError, ComfyError) as exc:
+            except Exception as exc:  # never ends the poll: the next round tries again
                 log.info("queue check failed (%s); retrying", exc)
             await asyncio.sleep(self.poll_interval)
 
@@ -215,6 +223,10 @@ class HTTPStateTracker(BaseComfyStateTracker):
     async def start(self) -> None:
         if self.is_running:
             return
+        try:  # once per client: settle from /api/jobs/{id} where the server has it
+            self.client.tracker.use_jobs_api = await self.client.has_jobs_api()
+        except ComfyError as exc:
+            log.info("could not tell whether the server has the jobs API (%s)", exc)
         self.is_running = True
         self.client.register_state_tracker(self)
         self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -223,7 +235,7 @@ class HTTPStateTracker(BaseComfyStateTracker):
         while self.is_running:
             try:
                 await self.client.check_queue()
-            except ComfyError as exc:
+            except Exception as exc:  # never ends the task: the next interval tries again
                 log.info("queue poll failed (%s); next interval retries", exc)
             await asyncio.sleep(self.update_interval)
 

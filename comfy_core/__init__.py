@@ -11,11 +11,14 @@ Start with :class:`PromptTracker` (``receive_text`` / ``receive_binary`` /
 """
 
 from comfy_core.errors import (
+    BodyTooLarge,
     ClientClosedError,
     ComfyError,
     ComfyExecutionError,
     ConnectError,
     HTTPStatusError,
+    ImageDecodeError,
+    ImageTooLargeError,
     InputError,
     LocalProtocolError,
     MissingNode,
@@ -23,13 +26,16 @@ from comfy_core.errors import (
     NetworkError,
     NodeError,
     NodeExecutionError,
+    PluginError,
     PromptInterruptedError,
     PromptLostError,
     PromptNotFinishedError,
     ProtocolError,
     RemoteProtocolError,
+    StorageError,
     TransportError,
     TransportTimeout,
+    UnreadableAnswerError,
     WaitTimeout,
     WebSocketClosed,
     WorkflowFormatError,
@@ -76,9 +82,11 @@ from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.prompt_state import PromptState
 from comfy_core.results import ImageItem, PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
+from comfy_core.validation import validate_prompt
 from comfy_core.workflows import NodeInfo, Workflow
 
 __all__ = [
+    "BodyTooLarge",
     "ClientClosedError",
     "ComfyError",
     "ComfyExecutionError",
@@ -96,6 +104,8 @@ __all__ = [
     "FeatureFlagsReceived",
     "Flow",
     "HTTPStatusError",
+    "ImageDecodeError",
+    "ImageTooLargeError",
     "ImageItem",
     "InputError",
     "LocalProtocolError",
@@ -107,6 +117,7 @@ __all__ = [
     "NodeExecuted",
     "NodeExecutionError",
     "NodeInfo",
+    "PluginError",
     "NodeOutput",
     "NodeProgress",
     "NodeStarted",
@@ -129,6 +140,7 @@ __all__ = [
     "QueueEntry",
     "QueueState",
     "RemoteProtocolError",
+    "StorageError",
     "Request",
     "Response",
     "Sleep",
@@ -138,6 +150,7 @@ __all__ = [
     "TextReceived",
     "TransportError",
     "TransportTimeout",
+    "UnreadableAnswerError",
     "UnknownMessage",
     "WaitTimeout",
     "WebSocketClosed",
@@ -151,4 +164,5 @@ __all__ = [
     "parse_message",
     "parse_text",
     "submit_flow",
+    "validate_prompt",
 ]

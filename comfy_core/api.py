@@ -9,7 +9,6 @@ body, which is never JSON-decoded here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from comfy_core import routes
 from comfy_core.errors import LocalProtocolError, RemoteProtocolError
 from comfy_core.flows import Flow, exchange
 from comfy_core.http import Request, Response, json_request
+from comfy_core.jobs import JobInfo, get_job, list_jobs
 from comfy_core.routes import API
 from comfy_core.schema import NodeSchema, parse_object_info
 
@@ -37,6 +37,7 @@ __all__ = [
     "features",
     "free",
     "get_job",
+    "list_jobs",
     "get_setting",
     "get_userdata",
     "history",
@@ -192,53 +193,6 @@ def cancel(prompt_id: str) -> Flow[CancelOutcome]:
         return CancelOutcome.FINISHED if prompt_id in done else CancelOutcome.UNKNOWN
     yield from interrupt(prompt_id)
     return CancelOutcome.INTERRUPTED
-
-
-# -- jobs (ComfyUI >= 0.6), with a fallback ------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobInfo:
-    """A prompt's status: ``pending``, ``in_progress``, ``completed``, ``failed`` or ``unknown``.
-
-    ``source`` says where it came from: ``jobs`` (``/api/jobs/{id}``) or
-    ``queue+history`` on servers without the jobs API.
-    """
-
-    id: str
-    status: str
-    source: str
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-
-def get_job(prompt_id: str, *, use_jobs_api: bool = True) -> Flow[JobInfo]:
-    """The prompt's status from ``/api/jobs/{id}`` where the server has it, else from
-    ``/queue`` and ``/history/{id}``. A 404 with an empty body means no jobs API."""
-    if use_jobs_api:
-        request = _get(f"/jobs/{quote(prompt_id, safe='')}")
-        response = yield from exchange(request)
-        if response.status == 200:
-            data = routes.read_json(request, response)
-            if isinstance(data, dict):
-                return JobInfo(
-                    id=prompt_id, status=str(data.get("status")), source="jobs", raw=data
-                )
-        elif response.status == 404 and response.body:  # the route exists; the job does not
-            return JobInfo(id=prompt_id, status="unknown", source="jobs")
-        elif response.status != 404:
-            routes.raise_for_status(request, response)
-    queue = routes.read_queue(routes.get_queue(), (yield from exchange(routes.get_queue())))
-    if any(e.prompt_id == prompt_id for e in queue.running):
-        return JobInfo(id=prompt_id, status="in_progress", source="queue+history")
-    if any(e.prompt_id == prompt_id for e in queue.pending):
-        return JobInfo(id=prompt_id, status="pending", source="queue+history")
-    entry = (yield from history(prompt_id)).get(prompt_id)
-    if not isinstance(entry, dict):
-        return JobInfo(id=prompt_id, status="unknown", source="queue+history")
-    status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
-    assert isinstance(status, dict)
-    state = "failed" if status.get("status_str") == "error" else "completed"
-    return JobInfo(id=prompt_id, status=state, source="queue+history", raw=entry)
 
 
 # -- files ------------------------------------------------------------------------

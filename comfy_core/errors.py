@@ -20,24 +20,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BodyTooLarge",
     "ClientClosedError",
     "ComfyError",
     "ComfyExecutionError",
     "ConnectError",
     "HTTPStatusError",
+    "ImageDecodeError",
+    "ImageTooLargeError",
     "InputError",
     "LocalProtocolError",
     "MissingNode",
     "NetworkError",
     "NodeError",
     "NodeExecutionError",
+    "PluginError",
     "PromptInterruptedError",
     "PromptLostError",
     "PromptNotFinishedError",
     "ProtocolError",
     "RemoteProtocolError",
+    "StorageError",
     "TransportError",
     "TransportTimeout",
+    "UnreadableAnswerError",
     "WaitTimeout",
     "WebSocketClosed",
     "MissingNodeTypesError",
@@ -141,12 +147,38 @@ class NetworkError(TransportError):
     """An established connection failed (reset, closed mid-exchange)."""
 
 
+class BodyTooLarge(TransportError):
+    """A response body passed the bound its request set (``Request.max_body``).
+
+    Raised for in-memory downloads over ``max_download_size``: stream large
+    files to disk with ``download_to`` instead.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
 class WebSocketClosed(TransportError):
     """The WebSocket is closed; no more messages will arrive on it."""
 
 
 class WaitTimeout(ComfyError, TimeoutError):
     """A wait for a prompt or a reply ran past its timeout (the prompt itself goes on)."""
+
+
+class StorageError(ComfyError):
+    """An output could not be written where it was to go (the ``OSError`` or
+    ``ValueError`` of the file system is chained)."""
+
+
+class ImageDecodeError(RemoteProtocolError):
+    """An output image's bytes could not be decoded (Pillow's error is chained)."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """Pillow refused an image as a possible decompression bomb (more pixels than
+    ``PIL.Image.MAX_IMAGE_PIXELS`` allows; raise that bound to decode it anyway)."""
 
 
 class ClientClosedError(ComfyError):
@@ -269,6 +301,24 @@ class NodeExecutionError(ComfyExecutionError):
         )
 
 
+class PluginError(ComfyExecutionError):
+    """A plugin's hook raised while the client finished a prompt (storing its outputs,
+    reporting it done). The plugin's own exception is chained as ``__cause__``;
+    ``plugin`` and ``hook`` name where it came from."""
+
+    def __init__(self, *, plugin: str, hook: str, prompt_id: str | None = None) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.prompt_id = prompt_id
+        where = f" for prompt {prompt_id}" if prompt_id else ""
+        super().__init__(f"plugin {plugin!r} failed in {hook}{where}")
+
+    def __str__(self) -> str:
+        cause = self.__cause__
+        text = super().__str__()
+        return f"{text}: {type(cause).__name__}: {cause}" if cause is not None else text
+
+
 class PromptInterruptedError(ComfyExecutionError):
     """The prompt was interrupted (``execution_interrupted``)."""
 
@@ -289,6 +339,20 @@ class PromptNotFinishedError(ComfyExecutionError):
         super().__init__(
             f"prompt {prompt_id} is still {state}; wait for it before fetching results"
         )
+
+
+class UnreadableAnswerError(ComfyExecutionError, RemoteProtocolError):
+    """The server kept answering what the prompt's outcome depends on (its queue or
+    history) with a body that cannot be read; the last RemoteProtocolError is chained.
+
+    Raised after as many tries as an empty history gets, so a server answering
+    garbage cannot hold a wait without a timeout for ever.
+    """
+
+    def __init__(self, *, prompt_id: str, error: RemoteProtocolError) -> None:
+        self.prompt_id = prompt_id
+        self.__cause__ = error
+        super().__init__(f"cannot read the server's answer about prompt {prompt_id}: {error}")
 
 
 class PromptLostError(ComfyExecutionError):

@@ -168,6 +168,12 @@ def submit_flow(
         tracker.register(prompt_id)
     try:
         receipt = yield from _post_prompt(request, prompt_id, retry)
+        if receipt.prompt_id != prompt_id:
+            # Nothing would ever settle the id we registered: refuse the answer.
+            raise RemoteProtocolError(
+                f"the server answered POST /prompt for {prompt_id} with another prompt id "
+                f"({receipt.prompt_id[:64]!r})"
+            )
     except BaseException:
         if tracker is not None:
             tracker.forget(prompt_id)
@@ -205,9 +211,10 @@ def fetch_result_flow(
     raise PromptLostError(prompt_id=prompt_id, reason=f"no history after {attempts} reads")
 
 
-def download_flow(ref: OutputFile) -> Flow[bytes]:
-    """The bytes of one output file, from ``/view``."""
-    request = routes.view_file(ref)
+def download_flow(ref: OutputFile, max_size: int | None = None) -> Flow[bytes]:
+    """The bytes of one output file, from ``/view``; :class:`BodyTooLarge` past
+    ``max_size`` bytes (the transport stops reading there)."""
+    request = routes.view_file(ref, max_size)
     response = yield from exchange(request)
     routes.raise_for_status(request, response)
     return response.body

@@ -22,13 +22,19 @@ Headers = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
-    """One HTTP request to make. ``path`` starts with ``/`` and holds no query."""
+    """One HTTP request to make. ``path`` starts with ``/`` and holds no query.
+
+    ``max_body`` bounds the response body a transport will hold, counted after
+    any content decoding: past it the transport stops reading and raises
+    :class:`~comfy_core.errors.BodyTooLarge` (None: no bound).
+    """
 
     method: str
     path: str
     params: tuple[tuple[str, str], ...] = ()
     headers: Headers = ()
     body: bytes = b""
+    max_body: int | None = None
 
     @property
     def target(self) -> str:
@@ -68,6 +74,7 @@ class Response:
         """The body decoded as JSON; :class:`RemoteProtocolError` if it is not JSON."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nesting deeper than the interpreter can parse.
             snippet = self.body[:80].decode("utf-8", errors="replace")
             raise RemoteProtocolError(f"expected a JSON body, got {snippet!r}") from exc

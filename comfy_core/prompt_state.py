@@ -9,8 +9,10 @@
                                                             v
                                                    SUCCEEDED / FAILED
 
-A done marker without a hint (events were missed), or a queue check that no
-longer lists the prompt, sends it to FETCHING: its history decides the outcome.
+A done marker without a hint (events were missed), a done marker after a
+message of the prompt that could not be read (an output may be missing), or a
+queue check that no longer lists the prompt, sends it to FETCHING: its history
+decides the outcome.
 Pairs missing from the table are ignored on purpose: the server's order varies
 (a fast prompt finishes before our POST is answered; a cached node sends
 ``executed`` without ``executing``), and a stray message must never break a
@@ -45,6 +47,7 @@ class Trigger(Enum):
     SUCCESS_HINT = "success_hint"  # execution_success
     FAILURE_HINT = "failure_hint"  # execution_error / execution_interrupted
     DONE = "done"  # executing {node: null}: history is written
+    DONE_UNSURE = "done_unsure"  # the same, after a message of the prompt we could not read
     LEFT_QUEUE = "left_queue"  # a queue check no longer lists it
     HISTORY_SUCCESS = "history_success"
     HISTORY_FAILURE = "history_failure"
@@ -65,6 +68,8 @@ TRANSITIONS: dict[tuple[PromptState, Trigger], PromptState] = {
     (_S.SUCCEEDING, _T.DONE): _S.SUCCEEDED,
     (_S.FAILING, _T.DONE): _S.FAILED,
     **{(s, _T.DONE): _S.FETCHING for s in _ACTIVE},
+    **{(s, _T.DONE_UNSURE): _S.FETCHING for s in (*_ACTIVE, _S.SUCCEEDING)},
+    (_S.FAILING, _T.DONE_UNSURE): _S.FAILED,
     **{(s, _T.LEFT_QUEUE): _S.FETCHING for s in _WAITING},
     **{(s, _T.HISTORY_SUCCESS): _S.SUCCEEDED for s in (*_WAITING, _S.FETCHING)},
     **{(s, _T.HISTORY_FAILURE): _S.FAILED for s in (*_WAITING, _S.FETCHING)},

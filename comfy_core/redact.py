@@ -8,9 +8,10 @@ each with ``REDACTED`` and keep everything else, so logs stay useful.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -20,6 +21,9 @@ __all__ = [
     "redact_headers",
     "redact_params",
     "redact_url",
+    "credential_values",
+    "scrub_error",
+    "secret_forms",
 ]
 
 REDACTED = "REDACTED"
@@ -86,3 +90,76 @@ def redact_text(text: str) -> str:
         lambda m: f"{m['prefix']}{m['name']}: {REDACTED}" if is_secret_header(m["name"]) else m[0],
         text,
     )
+
+
+_MIN_SECRET = 3  # shorter values would blank out ordinary words
+
+
+def secret_forms(values: Iterable[str]) -> frozenset[str]:
+    """Every form in which ``values`` (tokens, passwords, ``user:pass``, header values)
+    may show up in text a server echoes: raw, URL-encoded, and base64 (Basic auth)."""
+    forms: set[str] = set()
+    for value in values:
+        if len(value) < _MIN_SECRET:
+            continue
+        encoded = base64.b64encode(value.encode()).decode()
+        forms.update({value, quote(value, safe=""), quote_plus(value), encoded})
+        forms.add(encoded.rstrip("="))
+    return frozenset(f for f in forms if len(f) >= _MIN_SECRET)
+
+
+def credential_values(transport: object, url: object) -> list[str]:
+    """The credentials a transport sends: its header values (Basic decoded to
+    ``user:pass`` and the password), bearer tokens, the URL's query values and
+    password. Reads ``transport.secrets`` when a transport lists its own."""
+    values = [str(v) for v in getattr(transport, "secrets", ()) or ()]
+    settings = getattr(transport, "settings", None)
+    # Every extra header: custom ones may carry keys under any name.
+    for value in dict(getattr(settings, "headers", {}) or {}).values():
+        scheme, _, rest = value.partition(" ")
+        values.append(value)
+        if scheme.lower() == "bearer":
+            values.append(rest)
+        elif scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(rest, validate=True).decode()
+            except ValueError:
+                continue
+            values.extend([rest, pair, pair.partition(":")[2]])
+    for source in (getattr(settings, "url", None), url):
+        values.extend(v for _, v in getattr(source, "params", ()) or ())
+        password = getattr(source, "password", None)
+        if password:
+            values.append(password)
+    return values
+
+
+def _clean(text: str, secrets: frozenset[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):  # longest first: no half-forms left
+        text = text.replace(secret, REDACTED)
+    return redact_text(text)
+
+
+def scrub_error(error: BaseException, secrets: frozenset[str]) -> BaseException:
+    """``error`` with every credential taken out of its message, its text attributes and
+    the exceptions chained to it, in place; returns it, for ``raise scrub_error(...)``.
+
+    Servers and proxies echo requests in error pages (the URL, the headers): the
+    SDK's errors quote server text, so they are cleaned before they reach anyone.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(_clean(a, secrets) if isinstance(a, str) else a for a in current.args)
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str):
+                setattr(current, name, _clean(value, secrets))
+            elif isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+                setattr(current, name, tuple(_clean(v, secrets) for v in value))
+        pending.extend(c for c in (current.__cause__, current.__context__) if c is not None)
+    return error

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from comfy_core.errors import (
     ComfyExecutionError,
+    ImageDecodeError,
+    ImageTooLargeError,
     NodeExecutionError,
     PromptInterruptedError,
     RemoteProtocolError,
@@ -63,8 +65,15 @@ class ImageItem:
 
             from PIL import Image as PILImage
 
-            decoded = PILImage.open(io.BytesIO(self.data))
-            decoded.load()
+            try:
+                decoded = PILImage.open(io.BytesIO(self.data))
+                decoded.load()
+            except PILImage.DecompressionBombError as exc:
+                raise ImageTooLargeError(f"{self.filename}: {exc}") from exc
+            except Exception as exc:  # Pillow raises many kinds for bytes that are no image
+                raise ImageDecodeError(
+                    f"{self.filename} is not an image Pillow can read: {type(exc).__name__}"
+                ) from exc
             self._decoded = decoded
         return self._decoded
 

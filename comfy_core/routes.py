@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from comfy_core.errors import (
     HTTPStatusError,
@@ -30,16 +32,19 @@ __all__ = [
     "API",
     "check_file_name",
     "get_history",
+    "get_job",
     "get_index",
     "get_queue",
     "get_system_stats",
     "post_prompt",
     "raise_for_status",
     "read_history_entry",
+    "read_job_entry",
     "read_json",
     "read_prompt_response",
     "read_queue",
     "read_system_stats",
+    "validation_error",
     "view",
     "view_file",
 ]
@@ -164,28 +169,37 @@ def _node_from_details(details: str) -> str | None:
     return None
 
 
+def validation_error(body: Mapping[str, Any]) -> WorkflowValidationError:
+    """The error for a 400 body of ``POST /prompt`` (``{"error": ..., "node_errors": ...}``).
+
+    Also used by :mod:`comfy_core.validation` on the body it predicts, so a local
+    and a server verdict are built alike and compare field by field.
+    """
+    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    assert isinstance(error, Mapping)
+    nodes = read_node_errors(body.get("node_errors"))
+    details = str(error.get("details", ""))
+    message = str(error.get("message", "prompt rejected"))
+    node_id = _node_from_details(details)
+    if not nodes and node_id is not None:
+        # Point at the node the top-level error names (unknown class and the like).
+        nodes = (NodeError(node_id=node_id, class_type=None, errors=()),)
+    return WorkflowValidationError(
+        error_type=str(error.get("type", "")),
+        message=message,
+        details=details,
+        node_errors=nodes,
+        raw=body,
+    )
+
+
 def read_prompt_response(request: Request, response: Response) -> PromptResponse:
     """The receipt of ``POST /prompt``; a 400 raises :class:`WorkflowValidationError`."""
     if response.status == 400:
         body = response.json()
         if not isinstance(body, dict):
             raise RemoteProtocolError("a 400 from /prompt should be a JSON object")
-        error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
-        assert isinstance(error, Mapping)
-        nodes = read_node_errors(body.get("node_errors"))
-        details = str(error.get("details", ""))
-        message = str(error.get("message", "prompt rejected"))
-        node_id = _node_from_details(details)
-        if not nodes and node_id is not None:
-            # Point at the node the top-level error names (unknown class and the like).
-            nodes = (NodeError(node_id=node_id, class_type=None, errors=()),)
-        raise WorkflowValidationError(
-            error_type=str(error.get("type", "")),
-            message=message,
-            details=details,
-            node_errors=nodes,
-            raw=body,
-        )
+        raise validation_error(body)
     data = read_json(request, response)
     if not isinstance(data, dict) or not isinstance(data.get("prompt_id"), str):
         raise RemoteProtocolError("a 200 from /prompt should carry a prompt_id")
@@ -217,6 +231,30 @@ def read_history_entry(
     return entry
 
 
+def get_job(prompt_id: str) -> Request:
+    return Request(method="GET", path=f"{API}/jobs/{quote(prompt_id, safe='')}")
+
+
+def read_job_entry(
+    request: Request, response: Response, prompt_id: str
+) -> Mapping[str, Any] | None:
+    """A finished job from ``/api/jobs/{id}`` in the shape of its history entry (``outputs``
+    and ``status``), or None while there is none to settle from: an unknown job, or
+    one the server still has as pending or running."""
+    if response.status == 404:
+        return None
+    data = read_json(request, response)
+    if not isinstance(data, dict):
+        raise RemoteProtocolError(f"job {prompt_id} should be a JSON object")
+    if data.get("status") not in ("completed", "failed"):
+        return None
+    outputs = data.get("outputs")
+    status = data.get("execution_status")
+    if not isinstance(outputs, dict) or not isinstance(status, dict):
+        raise RemoteProtocolError(f"finished job {prompt_id} lacks outputs or execution_status")
+    return {"outputs": outputs, "status": status}
+
+
 def get_queue() -> Request:
     return Request(method="GET", path=f"{API}/queue")
 
@@ -232,7 +270,9 @@ def read_queue(request: Request, response: Response) -> QueueState:
 
 
 def check_file_name(name: str, what: str = "filename") -> None:
-    """Refuse a name with ``..``, a backslash or a leading ``/`` before any request."""
+    """Refuse a name with ``..``, a backslash, a NUL or a leading ``/`` before any request."""
+    if "\0" in name:
+        raise LocalProtocolError(f"{what} {name!r} must not contain a NUL character")
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or ".." in parts or posixpath.isabs(name):
         raise LocalProtocolError(f"{what} {name!r} must be relative and must not contain '..'")
@@ -251,6 +291,11 @@ def view(filename: str, subfolder: str = "", type: str | None = None) -> Request
     return Request(method="GET", path=f"{API}/view", params=tuple(params))
 
 
-def view_file(ref: OutputFile) -> Request:
-    """``GET /view`` of an output item, exactly as the server listed it."""
-    return view(ref.filename, ref.subfolder, ref.type)
+def view_file(ref: OutputFile, max_body: int | None = None) -> Request:
+    """``GET /view`` of an output item, exactly as the server listed it.
+
+    Outputs are compressed files already, so it asks for them as they are
+    (``Accept-Encoding: identity``); ``max_body`` bounds an in-memory download.
+    """
+    plain = view(ref.filename, ref.subfolder, ref.type)
+    return replace(plain, headers=(("accept-encoding", "identity"),), max_body=max_body)

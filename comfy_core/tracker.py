@@ -25,6 +25,7 @@ leave the tracker as it was; any other exception is a bug.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ from comfy_core.errors import (
     ComfyExecutionError,
     LocalProtocolError,
     PromptLostError,
+    RemoteProtocolError,
+    UnreadableAnswerError,
 )
 from comfy_core.events import (
     Event,
@@ -62,6 +65,18 @@ from comfy_core.results import PromptResult, error_from_event, outcome_from_hist
 
 __all__ = ["Outgoing", "PromptTracker"]
 
+
+def _prompt_id_in(text: str | bytes) -> str | None:
+    """The ``data.prompt_id`` of a message that parsed as JSON but not as an event."""
+    try:
+        envelope = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    found = data.get("prompt_id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
+
+
 _TRIGGERS: dict[type[Event], Trigger] = {
     PromptQueued: Trigger.ACCEPTED,
     ExecutionStarted: Trigger.STARTED,
@@ -80,7 +95,8 @@ class Outgoing:
     reads and None for queue checks, whose ``checked`` names the prompts the
     check may settle (those accepted before it was asked for). ``attempt``
     counts failed tries (for backoff), ``empty_reads`` the ``{}`` answers (which
-    end in PromptLostError).
+    end in PromptLostError), ``unreadable`` the bodies that could not be read
+    (which end in UnreadableAnswerError).
     """
 
     request: Request
@@ -89,6 +105,7 @@ class Outgoing:
     attempt: int = 0
     empty_reads: int = 0
     checked: frozenset[str] = frozenset()
+    unreadable: int = 0
 
 
 @dataclass(slots=True)
@@ -97,6 +114,9 @@ class _Prompt:
     outputs: dict[str, NodeOutput] = field(default_factory=dict)
     error: ComfyExecutionError | None = None
     node_errors: dict[str, Any] = field(default_factory=dict)
+    # A message of this prompt could not be read (an output may be missing): its
+    # history decides the outcome, not the events.
+    unsure: bool = False
 
 
 class PromptTracker:
@@ -105,7 +125,9 @@ class PromptTracker:
     ``history_attempts`` bounds how often an empty history is read again
     (``history_retry_delay`` doubling each time) before the prompt is declared
     lost; failed reads (a 500, a reset) are retried without bound, ``max_retry_delay``
-    apart at most, since the caller's timeout limits the wait.
+    apart at most, since the caller's timeout limits the wait. With
+    ``use_jobs_api`` a prompt that left the queue is read from ``/api/jobs/{id}``
+    (a pending or unknown job counts as an empty history).
     """
 
     def __init__(
@@ -114,18 +136,22 @@ class PromptTracker:
         history_attempts: int = 6,
         history_retry_delay: float = 0.1,
         max_retry_delay: float = 5.0,
+        use_jobs_api: bool = False,
     ) -> None:
         if history_attempts < 1:
             raise LocalProtocolError("history_attempts must be at least 1")
         self.history_attempts = history_attempts
         self.history_retry_delay = history_retry_delay
         self.max_retry_delay = max_retry_delay
+        # Settle from /api/jobs/{id} instead of /history/{id} (servers from 0.6 on).
+        self.use_jobs_api = use_jobs_api
         self._prompts: dict[str, _Prompt] = {}
         self._events: deque[Event] = deque()
         self._outbox: deque[Outgoing] = deque()
         # (prompt_id, node) of the last node that started: type-1 previews and
         # TEXT frames carry no ids, so they are attributed to it (best effort).
         self._current: tuple[str | None, str | None] = (None, None)
+        self._unreadable_queues = 0  # queue answers in a row that could not be read
 
     # -- registration ---------------------------------------------------------
 
@@ -164,8 +190,19 @@ class PromptTracker:
     # -- WebSocket input ------------------------------------------------------
 
     def receive_text(self, text: str | bytes) -> None:
-        """Feed one WebSocket text message; read the results with ``next_event()``."""
-        self._receive(parse_text(text))
+        """Feed one WebSocket text message; read the results with ``next_event()``.
+
+        Raises RemoteProtocolError for a message that cannot be read; if it names
+        a tracked prompt, that prompt's history will decide its outcome.
+        """
+        try:
+            event = parse_text(text)
+        except RemoteProtocolError:
+            prompt = self._prompts.get(_prompt_id_in(text) or "")
+            if prompt is not None:
+                prompt.unsure = True
+            raise
+        self._receive(event)
 
     def receive_binary(self, frame: bytes) -> None:
         """Feed one binary WebSocket frame; read the results with ``next_event()``."""
@@ -231,16 +268,44 @@ class PromptTracker:
     # -- HTTP input ---------------------------------------------------------------
 
     def receive_response(self, out: Outgoing, response: Response) -> None:
-        """Feed the answer to a request from ``requests_to_send`` or ``reconcile``."""
+        """Feed the answer to a request from ``requests_to_send`` or ``reconcile``.
+
+        A failed answer (5xx) is asked again later; an unreadable one too, but
+        only ``history_attempts`` times in a row before the prompts it was about
+        fail with :class:`UnreadableAnswerError`.
+        """
         try:
             if out.prompt_id is None:
                 queue = routes.read_queue(out.request, response)
                 self._queue_checked(out.checked, queue.prompt_ids)
             else:
-                entry = routes.read_history_entry(out.request, response, out.prompt_id)
-                self._history_read(out, entry)
-        except ComfyError as exc:  # 5xx, garbage: read again later
+                read = (
+                    routes.read_job_entry
+                    if out.request.path.startswith(f"{routes.API}/jobs/")
+                    else routes.read_history_entry
+                )
+                self._history_read(out, read(out.request, response, out.prompt_id))
+        except RemoteProtocolError as exc:  # garbage: read again, a bounded number of times
+            self._unreadable(out, exc)
+        except ComfyError as exc:  # 5xx: read again later
             self.request_failed(out, exc)
+        else:
+            if out.prompt_id is None:
+                self._unreadable_queues = 0
+
+    def _unreadable(self, out: Outgoing, error: RemoteProtocolError) -> None:
+        count = (out.unreadable if out.prompt_id is not None else self._unreadable_queues) + 1
+        if out.prompt_id is None:
+            self._unreadable_queues = count
+        if count < self.history_attempts:
+            self.request_failed(replace(out, unreadable=count), error)
+            return
+        about = [out.prompt_id] if out.prompt_id is not None else sorted(out.checked)
+        for prompt_id in about:
+            prompt = self._prompts.get(prompt_id)
+            if prompt is not None and prompt.state is not PromptState.SUBMITTED:
+                prompt.error = UnreadableAnswerError(prompt_id=prompt_id, error=error)
+                self._apply_trigger(prompt_id, prompt, Trigger.HISTORY_FAILURE)
 
     def request_failed(self, out: Outgoing, error: Exception) -> None:
         """The request of ``out`` could not be made or answered; it will be asked again."""
@@ -294,14 +359,15 @@ class PromptTracker:
             self._apply_trigger(prompt_id, prompt, trigger)
 
     def _apply_trigger(self, prompt_id: str, prompt: _Prompt, trigger: Trigger) -> None:
+        if trigger is Trigger.DONE and prompt.unsure:
+            trigger = Trigger.DONE_UNSURE
         new = next_state(prompt.state, trigger)
         if new is None:
             return
         prompt.state = new
         if new is PromptState.FETCHING:
-            self._outbox.append(
-                Outgoing(request=routes.get_history(prompt_id), prompt_id=prompt_id)
-            )
+            read = routes.get_job if self.use_jobs_api else routes.get_history
+            self._outbox.append(Outgoing(request=read(prompt_id), prompt_id=prompt_id))
         elif new is PromptState.SUCCEEDED:
             result = PromptResult(
                 prompt_id=prompt_id, outputs=dict(prompt.outputs), node_errors=prompt.node_errors

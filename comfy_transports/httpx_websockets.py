@@ -16,6 +16,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from comfy_core.errors import WebSocketClosed
 from comfy_core.http import Request, Response
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import redact_logger
@@ -40,12 +41,16 @@ class WebsocketsConnection:
             await self._connection.send(text)
         except websockets.ConnectionClosed as exc:
             raise closed_error(exc) from exc
+        except (OSError, websockets.WebSocketException) as exc:
+            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     async def receive(self) -> str | bytes:
         try:
             return await self._connection.recv()
         except websockets.ConnectionClosed as exc:
             raise closed_error(exc) from exc
+        except (OSError, websockets.WebSocketException) as exc:
+            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     async def aclose(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.

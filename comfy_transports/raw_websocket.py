@@ -30,6 +30,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.utilities import ProtocolError
 
 from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
 from comfy_transports.settings import TransportSettings
@@ -85,7 +86,8 @@ class WsprotoConnection:
         except ConnectError:
             sock.close()
             raise
-        except OSError as exc:
+        except (OSError, ProtocolError) as exc:
+            # ProtocolError: the server's answer was no HTTP upgrade response at all.
             sock.close()
             raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
 
@@ -168,9 +170,13 @@ class WsprotoConnection:
                 self.close()
                 raise WebSocketClosed("WebSocket closed (no close frame)")
             self._last_heard = time.monotonic()
-            with self._lock:
-                self._ws.receive_data(data)
-                self._pending.extend(self._ws.events())
+            try:
+                with self._lock:
+                    self._ws.receive_data(data)
+                    self._pending.extend(self._ws.events())
+            except ProtocolError as exc:
+                self.close()
+                raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -34,6 +34,8 @@ def connect_options(settings: TransportSettings, logger: logging.Logger) -> dict
 
 @contextmanager
 def mapped_connect_errors(what: str) -> Iterator[None]:
+    """Every way opening can fail, as ConnectError or TransportTimeout: the feeds reconnect
+    on those, so a library exception that slipped through would end a feed."""
     try:
         yield
     except websockets.InvalidStatus as exc:
@@ -44,7 +46,9 @@ def mapped_connect_errors(what: str) -> Iterator[None]:
     except websockets.InvalidURI:
         # Its message holds the whole URL, query credentials included.
         raise ConnectError(f"{what}: invalid WebSocket URL") from None
-    except (OSError, websockets.InvalidHandshake) as exc:
+    except (OSError, EOFError, websockets.WebSocketException) as exc:
+        # WebSocketException covers InvalidHandshake and ConnectionClosed: the server may
+        # close while the handshake (or the first frame after it) is under way.
         raise ConnectError(f"{what}: cannot connect ({type(exc).__name__})") from exc
 
 

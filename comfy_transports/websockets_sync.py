@@ -8,6 +8,7 @@ import logging
 import websockets
 from websockets.sync.client import ClientConnection, connect
 
+from comfy_core.errors import WebSocketClosed
 from comfy_transports.settings import TransportSettings
 from comfy_transports.websockets_common import closed_error, connect_options, mapped_connect_errors
 
@@ -25,6 +26,8 @@ class SyncWebsocketsConnection:
             self._connection.send(text)
         except websockets.ConnectionClosed as exc:
             raise closed_error(exc) from exc
+        except (OSError, websockets.WebSocketException) as exc:
+            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     def receive(self, timeout: float | None = None) -> str | bytes | None:
         try:
@@ -33,6 +36,8 @@ class SyncWebsocketsConnection:
             return None
         except websockets.ConnectionClosed as exc:
             raise closed_error(exc) from exc
+        except (OSError, websockets.WebSocketException) as exc:
+            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     def close(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.

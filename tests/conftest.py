@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -46,3 +46,9 @@ _colors = itertools.count(0x102030 + os.getpid() % 1000 * 4099)
 def fresh_color() -> Iterator[int]:
     """A colour no other test of this session used: defeats ComfyUI's node cache."""
     yield next(_colors) % 0xFFFFFF
+
+
+@pytest.fixture
+def fresh_colors() -> Callable[[], int]:
+    """Draws as many colours as a test needs, each as :func:`fresh_color` gives it."""
+    return lambda: next(_colors) % 0xFFFFFF

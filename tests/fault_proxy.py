@@ -13,7 +13,11 @@ gets that fault instead of (or after) being forwarded:
 request, WebSocket upgrades included, that fails it: a stand-in for an
 authenticating reverse proxy. ``tls`` serves the proxy over TLS.
 
-WebSocket upgrades are piped through untouched. ``log`` records every request
+WebSocket upgrades are piped through untouched, unless a rule for ``GET /ws`` says
+otherwise: ``status`` refuses the upgrade, ``reset_before`` drops it, ``close_mid``
+closes after half a 101 response, ``hang`` never answers. ``drop_next`` connections
+are closed as soon as they are accepted, before a byte is read. ``cut_websockets()``
+closes every piped WebSocket. ``log`` records every request
 with the upstream status (None when not forwarded), so tests can count what the
 server really received.
 """
@@ -57,6 +61,8 @@ class FaultProxy:
     tls: ssl.SSLContext | None = None
     port: int = 0
     _server: asyncio.Server | None = None
+    drop_next: int = 0
+    _tunnels: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def __aenter__(self) -> FaultProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
@@ -86,6 +92,11 @@ class FaultProxy:
                 counts[prompt_id] = counts.get(prompt_id, 0) + 1
         return counts
 
+    def cut_websockets(self) -> None:
+        """Close every piped WebSocket (the client sees its connection drop)."""
+        for writer in list(self._tunnels):
+            writer.close()
+
     def _fault_for(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and path.startswith(fault.path):
@@ -94,6 +105,11 @@ class FaultProxy:
         return None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            self.log.append(Seen("?", "?", b"", None, "dropped"))
+            writer.close()
+            return
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             request_line, *header_lines = head[:-4].split(b"\r\n")
@@ -116,11 +132,24 @@ class FaultProxy:
             await writer.drain()
             writer.close()
             return
-        if "upgrade" in headers:
-            self.log.append(Seen(method, path, body, 101, None, headers))
-            await self._tunnel(head + body, reader, writer)
-            return
         fault = self._fault_for(method, path)
+        if "upgrade" in headers:
+            if fault is None:
+                self.log.append(Seen(method, path, body, 101, None, headers))
+                await self._tunnel(head + body, reader, writer)
+                return
+            if fault.action in ("close_mid", "hang"):
+                self.log.append(Seen(method, path, body, None, fault.action, headers))
+            if fault.action == "close_mid":
+                writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")
+                await writer.drain()
+                writer.close()
+                return
+            if fault.action == "hang":
+                with contextlib.suppress(ConnectionError):
+                    await reader.read()  # until the client gives up and closes
+                writer.close()
+                return
         seen = Seen(method, path, body, None, fault.action if fault else None, headers)
         self.log.append(seen)
         if fault is not None and fault.action == "status":
@@ -157,7 +186,11 @@ class FaultProxy:
     ) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         up_writer.write(first)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        self._tunnels.add(writer)
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            self._tunnels.discard(writer)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

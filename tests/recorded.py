@@ -19,9 +19,11 @@ from comfy_core.http import Request, Response
 RECORDINGS = Path(__file__).parent / "recordings" / "comfyui-0.3.75"
 
 
-def load(name: str) -> list[dict[str, Any]]:
-    """Every record of ``name`` (with or without ``.jsonl``), in file order."""
-    path = RECORDINGS / (name if name.endswith(".jsonl") else f"{name}.jsonl")
+def load(name: str, version: str = "0.3.75") -> list[dict[str, Any]]:
+    """Every record of ``name`` (with or without ``.jsonl``) of that server version,
+    in file order."""
+    folder = RECORDINGS.parent / f"comfyui-{version}"
+    path = folder / (name if name.endswith(".jsonl") else f"{name}.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

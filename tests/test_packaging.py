@@ -1,15 +1,25 @@
-"""The distribution installs the four import packages, as a wheel and as an editable install."""
+"""The distribution installs whole, as a wheel and as an editable install.
+
+From the built wheel in a clean venv, every module of the four import packages
+imports, and one real prompt runs through each client and transport against
+the real server.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import sysconfig
 import venv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from comfy_api_client.plugins import AUTOLOAD_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_LITTER = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
@@ -21,6 +31,46 @@ CHECK = (
     "assert comfy_api_client.create_client\n"
     "print(json.dumps({m.__name__: m.__file__ for m in mods}))"
 )
+# Walks each package on disk, so a sub-package left out of the wheel is missed here.
+WALK = (
+    "import importlib, json, pkgutil\n"
+    "names = []\n"
+    f"for top in {PACKAGES!r}:\n"
+    "    package = importlib.import_module(top)\n"
+    "    names.append(top)\n"
+    "    for info in pkgutil.walk_packages(package.__path__, top + '.'):\n"
+    "        importlib.import_module(info.name)\n"
+    "        names.append(info.name)\n"
+    "print(json.dumps(names))"
+)
+# One prompt per (client, transport), each of its own colour so none is served from cache.
+RUN = """
+import asyncio, json, sys
+from comfy_api_client import create_client
+from comfy_api_client.sync import create_client as create_sync_client
+
+url, colors = sys.argv[1], [int(c) for c in sys.argv[2:]]
+
+def workflow(color):
+    return {
+        "1": {"class_type": "EmptyImage",
+              "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": color}},
+        "2": {"class_type": "SaveImage",
+              "inputs": {"images": ["1", 0], "filename_prefix": "wheel"}},
+    }
+
+async def main():
+    async with create_client(url) as client:
+        result = await client.run(workflow(colors[0]), timeout=60)
+        return result.output_images[0].image.getpixel((0, 0))
+
+seen = {"async/httpx": list(asyncio.run(main()))}
+for n, transport in enumerate(("requests", "httpx", "sockets"), 1):
+    with create_sync_client(url, transport=transport) as client:
+        result = client.run(workflow(colors[n]), timeout=60)
+        seen["sync/" + transport] = list(result.output_images[0].image.getpixel((0, 0)))
+print(json.dumps(seen))
+"""
 
 
 def _clean_venv(path: Path) -> Path:
@@ -28,22 +78,25 @@ def _clean_venv(path: Path) -> Path:
     return path / "bin" / "python"
 
 
-def _imports(python: Path, cwd: Path) -> dict[str, str]:
+def _python_json(python: Path, cwd: Path, code: str, *args: str) -> Any:
     # Third-party dependencies come from this interpreter's site-packages (a
     # PYTHONPATH entry, so its .pth files, our editable install among them, are
     # not read): the check sees only what the install under test put in place.
     deps = sysconfig.get_paths()["purelib"]
     done = subprocess.run(
-        [str(python), "-c", CHECK],
+        [str(python), "-c", code, *args],
         cwd=cwd,
-        env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin", AUTOLOAD_ENV: "1"},
         capture_output=True,
         text=True,
+        timeout=300,
     )
-    assert done.returncode == 0, done.stderr
-    import json
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout)
 
-    files: dict[str, str] = json.loads(done.stdout)
+
+def _imports(python: Path, cwd: Path) -> dict[str, str]:
+    files: dict[str, str] = _python_json(python, cwd, CHECK)
     return files
 
 
@@ -67,13 +120,46 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_in_a_clean_venv_imports_all_four_packages(wheel: Path, tmp_path: Path) -> None:
-    python = _clean_venv(tmp_path / "venv")
+@pytest.fixture(scope="module")
+def wheel_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean venv with only the wheel installed (dependencies come through PYTHONPATH)."""
+    python = _clean_venv(tmp_path_factory.mktemp("wheel-venv") / "venv")
     _pip(python, "install", "--no-deps", str(wheel))
-    files = _imports(python, tmp_path)
+    return python
+
+
+def _modules_on_disk() -> set[str]:
+    names = set()
+    for top in PACKAGES:
+        root = ROOT / ("plugins" if top == "comfy_plugins" else "") / top
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root.parent).with_suffix("").parts
+            names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_wheel_in_a_clean_venv_imports_every_module(wheel_python: Path, tmp_path: Path) -> None:
+    names = _python_json(wheel_python, tmp_path, WALK)
+    assert "comfy_api_client.sync.client" in names
+    assert set(names) == _modules_on_disk()
+
+
+def test_wheel_runs_a_prompt_on_every_client_and_transport(
+    wheel_python: Path, tmp_path: Path, comfy_url: str, fresh_colors: Callable[[], int]
+) -> None:
+    colors = [fresh_colors() for _ in range(4)]
+    seen = _python_json(wheel_python, tmp_path, RUN, comfy_url, *map(str, colors))
+    pairs = ("async/httpx", "sync/requests", "sync/httpx", "sync/sockets")
+    assert set(seen) == set(pairs)
+    for key, color in zip(pairs, colors, strict=True):
+        assert seen[key] == [color >> 16 & 0xFF, color >> 8 & 0xFF, color & 0xFF], key
+
+
+def test_wheel_installs_all_four_packages(wheel_python: Path, tmp_path: Path) -> None:
+    files = _imports(wheel_python, tmp_path)
     assert set(files) == set(PACKAGES)
     for name, file in files.items():
-        assert file.startswith(str(tmp_path / "venv")), (name, file)
+        assert file.startswith(str(wheel_python.parent.parent)), (name, file)
     site = Path(files["comfy_core"]).parent.parent
     for name in PACKAGES:
         assert (site / name / "py.typed").exists(), name

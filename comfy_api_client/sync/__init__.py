@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE
 from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.sync.client import Client
 from comfy_api_client.sync.trackers import (
@@ -53,11 +54,12 @@ def create_client(
     token: str | None = None,
     verify: Verify = True,
     timeout: float | None = None,
-    plugins: Iterable[object] = (),
+    plugins: Iterable[object] | None = (),
     builtin_plugins: bool = True,
     load_entrypoints: bool = True,
     record: str | None = None,
     tracker: PromptTracker | None = None,
+    max_download_size: int | None = MAX_DOWNLOAD_SIZE,
 ) -> Iterator[Client]:
     """Connect to the server at ``comfy_url`` and yield a ready :class:`Client`.
 
@@ -75,7 +77,14 @@ def create_client(
     pm = make_plugin_manager(
         plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
     )
-    client = Client(comfy_url, transport, timeout=timeout, hooks=Hooks(pm), tracker=tracker)
+    client = Client(
+        comfy_url,
+        transport,
+        timeout=timeout,
+        hooks=Hooks(pm),
+        tracker=tracker,
+        max_download_size=max_download_size,
+    )
     try:
         client.get_system_stats()
         if start_state_tracker is not None:

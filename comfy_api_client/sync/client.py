@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
-from comfy_api_client.base import ClientBase
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE, ClientBase
 from comfy_api_client.observed import ObservedSyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
@@ -56,9 +56,16 @@ class Client(ClientBase, SyncEndpoints):
         timeout: float | None = None,
         tracker: PromptTracker | None = None,
         hooks: Hooks | None = None,
+        max_download_size: int | None = MAX_DOWNLOAD_SIZE,
         max_workers: int = 4,
     ) -> None:
-        super().__init__(comfy_url, timeout=timeout, tracker=tracker, hooks=hooks)
+        super().__init__(
+            comfy_url,
+            timeout=timeout,
+            tracker=tracker,
+            hooks=hooks,
+            max_download_size=max_download_size,
+        )
         self.transport = transport
         self.futures: dict[str, concurrent.futures.Future[PromptResult]] = {}
         self._lock = threading.RLock()
@@ -102,6 +109,9 @@ class Client(ClientBase, SyncEndpoints):
         except StopIteration as stop:
             value: T = stop.value
             return value
+        except ComfyError as exc:  # its message may quote a server that echoes credentials
+            self._scrub(exc)
+            raise
 
     def send(self, request: Request, *, idempotent: bool | None = None) -> Response:
         """Send one core request with the plugins' headers, observers and retries.
@@ -140,7 +150,7 @@ class Client(ClientBase, SyncEndpoints):
             else:
                 future = self.futures.pop(event.prompt_id or "", None)
                 if future is not None and not future.done():
-                    future.set_exception(event.error)
+                    future.set_exception(self._scrub(event.error))
         for out in outgoing:
             self._spawn(self._send_outgoing, out)
 
@@ -187,15 +197,14 @@ class Client(ClientBase, SyncEndpoints):
                 stored[f"{ref.node_id}/{ref.filename}"] = self.hooks.store_output(
                     result.prompt_id, ref, blob
                 )
-        except (ComfyError, OSError, ValueError) as exc:
-            outcome = exc
-        else:
             self.hooks.prompt_finished(outcome, stored)
+        except Exception as exc:  # a plugin or a download: any failure fails this prompt only
+            outcome = self._finish_error(result.prompt_id, exc)
         future = self.futures.pop(result.prompt_id, None)
         if future is None or future.done():
             return
         if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+            future.set_exception(self._scrub(outcome))
         else:
             future.set_result(outcome)
 
@@ -311,8 +320,12 @@ class Client(ClientBase, SyncEndpoints):
         return self.download_images(result)
 
     def download(self, ref: OutputFile) -> bytes:
-        """The bytes of one output file (any kind: images, latents, video, audio)."""
-        return self.run_flow(download_flow(ref))
+        """The bytes of one output file (any kind: images, latents, video, audio).
+
+        Larger than ``max_download_size`` (256 MiB by default) it raises
+        :class:`BodyTooLarge`: stream such files with :meth:`download_to`.
+        """
+        return self.run_flow(download_flow(ref, self.max_download_size))
 
     def download_images(self, result: PromptResult) -> PromptResult:
         """``result`` with ``output_images`` filled in."""

@@ -19,7 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from comfy_api_client.trackers import FEATURE_FLAGS
-from comfy_core.errors import ComfyError, TransportError, TransportTimeout, WebSocketClosed
+from comfy_core.errors import ComfyError, TransportTimeout, WebSocketClosed
 from comfy_core.events import StatusReported
 from comfy_core.messages import parse_text
 from comfy_transports.base import SyncWebSocket
@@ -123,6 +123,7 @@ class SyncWebsocketStateTracker(SyncStateTracker):
         return ws
 
     def _run(self) -> None:
+        # Nothing but stop() ends this thread: whatever fails, the feed reconnects.
         last_poll = 0.0
         while not self._stop.is_set():
             ws = self.websocket
@@ -130,20 +131,29 @@ class SyncWebsocketStateTracker(SyncStateTracker):
                 if ws is None:
                     raise WebSocketClosed("not connected")
                 message = ws.receive(timeout=_TICK)
+                if message is not None:
+                    self.client.feed(message)
             except WebSocketClosed as exc:
                 if self._stop.is_set():
                     return
                 log.warning("WebSocket lost (%s); reconnecting", exc)
                 self._reconnect()
                 continue
-            if message is not None:
-                self.client.feed(message)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("the WebSocket feed failed; reconnecting")
+                if ws is not None:
+                    with contextlib.suppress(Exception):
+                        ws.close()
+                self._reconnect()
+                continue
             stranded = self._stranded & self.client.tracker.tracked
             if stranded and time.monotonic() - last_poll >= self.poll_interval:
                 last_poll = time.monotonic()
                 try:
                     self.client.check_queue()
-                except (TransportError, ComfyError) as exc:
+                except Exception as exc:
                     log.info("queue check failed (%s); retrying", exc)
 
     def _reconnect(self) -> None:
@@ -152,8 +162,8 @@ class SyncWebsocketStateTracker(SyncStateTracker):
         while not self._stop.is_set():
             try:
                 self.websocket = self._connect()
-            except TransportError as exc:
-                log.info("reconnect failed (%s); retrying", exc)
+            except Exception as exc:  # TransportError, or a bug: try again
+                log.info("reconnect failed (%s: %s); retrying", type(exc).__name__, exc)
                 self._stop.wait(random.uniform(0, delay))
                 delay = min(self.max_reconnect_delay, delay * 2)
                 continue
@@ -175,14 +185,19 @@ class SyncHTTPStateTracker(SyncStateTracker):
         self.update_interval = update_interval
 
     def start(self) -> None:
-        if not self.is_running:
-            self._launch(self._run)
+        if self.is_running:
+            return
+        try:  # once per client: settle from /api/jobs/{id} where the server has it
+            self.client.tracker.use_jobs_api = self.client.has_jobs_api()
+        except ComfyError as exc:
+            log.info("could not tell whether the server has the jobs API (%s)", exc)
+        self._launch(self._run)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.client.check_queue()
-            except ComfyError as exc:
+            except Exception as exc:  # never ends the thread: the next interval tries again
                 log.info("queue poll failed (%s); next interval retries", exc)
             self._stop.wait(self.update_interval)
 

@@ -18,6 +18,7 @@ import random
 import time
 
 from comfy_api_client.hookspecs import hookimpl
+from comfy_core.errors import BodyTooLarge
 from comfy_core.http import Request, Response
 
 __all__ = ["RetryPlugin", "retry_after"]
@@ -82,6 +83,8 @@ class RetryPlugin:
     ) -> float | None:
         if not idempotent or attempt + 1 >= self.max_attempts:
             return None
+        if isinstance(error, BodyTooLarge):
+            return None  # the same file is as large the next time
         if response is not None and response.status not in self.statuses:
             return None
         delay = self._rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))

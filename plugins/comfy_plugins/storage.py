@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from comfy_api_client.hookspecs import hookimpl
+from comfy_core.errors import StorageError
 from comfy_core.outputs import OutputFile
 
 __all__ = ["DEFAULT_LAYOUT", "FsspecStorage", "LocalStorage", "relative_path"]
@@ -43,7 +44,7 @@ def relative_path(layout: str, prompt_id: str, output: OutputFile) -> str:
     }
     path = _clean(layout.format(**{k: _clean(v) for k, v in fields.items()}))
     if not path or posixpath.isabs(path) or path.split("/")[0] == "..":
-        raise ValueError(f"layout {layout!r} gives no usable path for {output.filename!r}")
+        raise StorageError(f"layout {layout!r} gives no usable path for {output.filename!r}")
     return path
 
 
@@ -61,9 +62,12 @@ class LocalStorage:
     def comfy_store_output(self, prompt_id: str, output: OutputFile, data: bytes) -> str:
         path = (self.root / relative_path(self.layout, prompt_id, output)).resolve()
         if not path.is_relative_to(self.root):  # a symlink inside root pointing out
-            raise ValueError(f"refusing to write {path} outside {self.root}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+            raise StorageError(f"refusing to write {path} outside {self.root}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except (OSError, ValueError) as exc:  # no room, a name too long, a NUL
+            raise StorageError(f"cannot write {str(path)[:200]!r}: {type(exc).__name__}") from exc
         return str(path)
 
 
@@ -88,5 +92,8 @@ class FsspecStorage:
     @hookimpl
     def comfy_store_output(self, prompt_id: str, output: OutputFile, data: bytes) -> str:
         path = f"{self.root}/{relative_path(self.layout, prompt_id, output)}"
-        self.fs.pipe_file(path, data)
+        try:
+            self.fs.pipe_file(path, data)
+        except Exception as exc:  # each backend raises its own kinds
+            raise StorageError(f"cannot write {self._protocol}://{path}: {exc}") from exc
         return f"{self._protocol}://{path}"

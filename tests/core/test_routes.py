@@ -307,3 +307,28 @@ def test_check_workflow_accepts_recorded_prompts() -> None:
     for record in recorded.http_records("multi_output", "POST", "/prompt"):
         check_workflow(record["request_json"]["prompt"])
     check_workflow(WORKFLOW)
+
+
+def test_check_workflow_refuses_node_without_inputs() -> None:
+    # ComfyUI 0.3.75 accepts this beside a valid output, then its worker dies.
+    bad = {**WORKFLOW, "17": {"class_type": "ImageInvert"}}
+    with pytest.raises(WorkflowValidationError) as info:
+        check_workflow(bad)
+    error = info.value
+    assert error.status is None
+    assert [(n.node_id, n.class_type) for n in error.node_errors] == [("17", "ImageInvert")]
+    assert error.node_errors[0].errors[0].type == "missing_inputs"
+    check_workflow({**WORKFLOW, "17": {"class_type": "ImageInvert", "inputs": {}}})
+
+
+def test_check_workflow_refuses_links_to_missing_nodes() -> None:
+    # Also through inputs the class does not declare: the worker follows those too.
+    bad = {**WORKFLOW, "17": {"class_type": "PreviewImage", "inputs": {"extra": ["99", 0]}}}
+    with pytest.raises(WorkflowValidationError) as info:
+        check_workflow(bad)
+    (node,) = info.value.node_errors
+    assert node.node_id == "17"
+    assert [(e.type, e.input_name) for e in node.errors] == [("dangling_link", "extra")]
+    assert "'99'" in str(info.value)
+    # Literal lists that are no link shape are values, not links.
+    check_workflow({**WORKFLOW, "17": {"class_type": "X", "inputs": {"v": [99, 0], "w": ["a"]}}})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from comfy_plugins.storage import FsspecStorage, LocalStorage, relative_path
 
-from comfy_api_client import OutputFile, create_client
+from comfy_api_client import OutputFile, StorageError, create_client
 from comfy_api_client.local_server import free_port
 from tests.workflows import multi_output
 
@@ -100,7 +100,7 @@ def test_symlink_inside_target_cannot_lead_out(tmp_path: Path) -> None:
     (root / "p").mkdir(parents=True)
     (root / "p" / "9").symlink_to(tmp_path)
     ref = OutputFile(node_id="9", kind="images", filename="x.png")
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(StorageError, match="outside"):
         LocalStorage(root, layout="{prompt_id}/{node_id}/{filename}").comfy_store_output(
             "p", ref, b"x"
         )
