@@ -26,6 +26,7 @@ from comfy_core.workflows.embedded import read_text_metadata
 from comfy_core.workflows.loading import (
     ObjectInfoCache,
     WorkflowSource,
+    check_workflow_flow,
     load_workflow,
     prepare_workflow,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Template",
     "Workflow",
     "WorkflowSource",
+    "check_workflow_flow",
     "is_ui_workflow",
     "load_workflow",
     "prepare_workflow",

@@ -282,9 +282,9 @@ class Template:
             value = given[name]
             spread = len(targets) > 1 and isinstance(value, (list, tuple))
             if spread and len(value) != len(targets):
-                where = "; ".join(_where(self._param(t)) for t in targets)
+                inputs = "; ".join(_where(self._param(t)) for t in targets)
                 raise ParameterError(
-                    f"parameter {name!r} sets {len(targets)} inputs ({where}), so it takes "
+                    f"parameter {name!r} sets {len(targets)} inputs ({inputs}), so it takes "
                     f"one value or {len(targets)} values, not {len(value)}",
                     allowed=f"one value, or {len(targets)}",
                     **_fields(self._param(targets[0]), name),
@@ -294,10 +294,10 @@ class Template:
                 check_value(self._param(target), item, parameter=name)
                 changes[target] = item
         api = self.workflow.to_api()
-        for name, where in self._placeholders.items():
+        for name, holders in self._placeholders.items():
             value = given[name]
             if not isinstance(value, str):
-                param = self._param(where[0])
+                param = self._param(holders[0])
                 raise ParameterError(
                     f"placeholder {name!r} (in {_where(param)}): "
                     f"{type(value).__name__} {value!r} is not a str; allowed: str",
