@@ -23,6 +23,7 @@ from comfy_api_client.trackers import (
     create_comfy_state_tracker,
 )
 from comfy_core.errors import (
+    AmbiguousNodeError,
     BodyTooLarge,
     ClientClosedError,
     ComfyError,
@@ -31,11 +32,15 @@ from comfy_core.errors import (
     HTTPStatusError,
     ImageDecodeError,
     ImageTooLargeError,
+    InputNotFoundError,
+    LinkedInputError,
     LocalProtocolError,
     MissingNode,
     MissingNodeTypesError,
     NetworkError,
     NodeExecutionError,
+    NodeNotFoundError,
+    ParameterError,
     PluginError,
     PromptInterruptedError,
     PromptLostError,
@@ -48,6 +53,7 @@ from comfy_core.errors import (
     UnreadableAnswerError,
     WaitTimeout,
     WebSocketClosed,
+    WorkflowEditError,
     WorkflowFormatError,
     WorkflowRecursionError,
     WorkflowValidationError,
@@ -55,7 +61,7 @@ from comfy_core.errors import (
 from comfy_core.models import PromptResponse, QueueEntry, QueueState, SystemStats
 from comfy_core.outputs import NodeOutput, OutputFile
 from comfy_core.results import ImageItem, PromptResult
-from comfy_core.workflows import NodeInfo, Workflow
+from comfy_core.workflows import NodeInfo, NodeMap, Parameter, Template, Workflow
 
 __version__ = "0.2.0"
 
@@ -63,6 +69,7 @@ __version__ = "0.2.0"
 logging.getLogger("comfy_api_client").addHandler(logging.NullHandler())
 
 __all__ = [
+    "AmbiguousNodeError",
     "BaseComfyStateTracker",
     "BodyTooLarge",
     "ClientClosedError",
@@ -75,14 +82,20 @@ __all__ = [
     "ImageDecodeError",
     "ImageItem",
     "ImageTooLargeError",
+    "InputNotFoundError",
+    "LinkedInputError",
     "LocalProtocolError",
     "MissingNode",
     "MissingNodeTypesError",
     "NetworkError",
     "NodeExecutionError",
     "NodeInfo",
+    "NodeMap",
+    "NodeNotFoundError",
     "NodeOutput",
     "OutputFile",
+    "Parameter",
+    "ParameterError",
     "PluginError",
     "PromptInterruptedError",
     "PromptLostError",
@@ -95,6 +108,7 @@ __all__ = [
     "RemoteProtocolError",
     "StorageError",
     "SystemStats",
+    "Template",
     "TransportError",
     "TransportTimeout",
     "UnreadableAnswerError",
@@ -102,12 +116,13 @@ __all__ = [
     "WebSocketClosed",
     "WebsocketStateTracker",
     "Workflow",
+    "WorkflowEditError",
     "WorkflowFormatError",
     "WorkflowRecursionError",
     "WorkflowValidationError",
-    "__version__",
     "create_client",
     "create_comfy_state_tracker",
     "hookimpl",
     "utils",
+    "__version__",
 ]

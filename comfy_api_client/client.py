@@ -198,6 +198,7 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         on_progress: Callable[[Progress], Any] | None = None,
         on_node: Callable[[NodeStarted], Any] | None = None,
         on_preview: Callable[[PreviewReceived], Any] | None = None,
+        validate: bool = False,
     ) -> PromptResponse:
         """Queue ``workflow`` and return the server's receipt.
 
@@ -211,11 +212,15 @@ class ComfyAPIClient(ClientBase, AsyncEndpoints):
         error; await it, or call :meth:`wait` for a timeout. A workflow the
         server refuses raises :class:`WorkflowValidationError` at once.
 
+        With ``validate`` it is checked first, offline, with the client's cached
+        ``/object_info`` (:meth:`Workflow.validate <comfy_core.workflows.Workflow.validate>`):
+        a workflow the server would refuse raises before anything is sent.
+
         ``on_progress`` gets a :class:`Progress` (per node and overall) as the
         prompt runs, ``on_node`` each node that starts, ``on_preview`` each
         preview image; :meth:`events` yields every event of the prompt.
         """
-        workflow, extra_data = await self._prepare_workflow(workflow, extra_data)
+        workflow, extra_data = await self._prepare_workflow(workflow, extra_data, validate)
         prompt_id, flow = self._submission(
             workflow,
             tracked=return_future,

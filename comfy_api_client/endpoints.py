@@ -35,6 +35,7 @@ from comfy_core.workflows import (
     ObjectInfoCache,
     Workflow,
     WorkflowSource,
+    check_workflow_flow,
     load_workflow,
     prepare_workflow,
 )
@@ -136,11 +137,16 @@ class AsyncEndpoints:
         return await self.run_flow(load_workflow(source, cache, missing_nodes=missing_nodes))
 
     async def _prepare_workflow(
-        self, workflow: WorkflowSource, extra_data: Mapping[str, Any] | None
+        self,
+        workflow: WorkflowSource,
+        extra_data: Mapping[str, Any] | None,
+        validate: bool = False,
     ) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
-        return await self.run_flow(
-            prepare_workflow(workflow, self._object_info_cache(), extra_data)
-        )
+        cache = self._object_info_cache()
+        prompt, extra = await self.run_flow(prepare_workflow(workflow, cache, extra_data))
+        if validate:
+            await self.run_flow(check_workflow_flow(prompt, cache))
+        return prompt, extra
 
     async def get_node_info(self, node_class: str) -> NodeSchema | None:
         """``GET /object_info/{class}``: one node class, or None if the server has none."""

@@ -47,6 +47,12 @@ __all__ = [
     "WaitTimeout",
     "WebSocketClosed",
     "MissingNodeTypesError",
+    "AmbiguousNodeError",
+    "InputNotFoundError",
+    "LinkedInputError",
+    "NodeNotFoundError",
+    "ParameterError",
+    "WorkflowEditError",
     "WorkflowFormatError",
     "WorkflowRecursionError",
     "WorkflowValidationError",
@@ -125,6 +131,78 @@ class MissingNodeTypesError(WorkflowFormatError):
             title=missing[0].title if missing else None,
             node_type=missing[0].node_type if missing else None,
         )
+
+
+class WorkflowEditError(LocalProtocolError):
+    """A workflow edit (addressing a node, setting a value, rendering a template) was refused.
+
+    ``node_id``, ``title``, ``node_type`` and ``input_name`` say where, when known;
+    ``parameter`` names the template parameter or address the caller gave.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_id: str | None = None,
+        title: str | None = None,
+        node_type: str | None = None,
+        input_name: str | None = None,
+        parameter: str | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.title = title
+        self.node_type = node_type
+        self.input_name = input_name
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class NodeNotFoundError(WorkflowEditError, LookupError):
+    """No node has this id, title or class_type; ``suggestions`` lists close matches."""
+
+    def __init__(self, message: str, *, reference: str, suggestions: tuple[str, ...]) -> None:
+        self.reference = reference
+        self.suggestions = suggestions
+        super().__init__(message, parameter=reference)
+
+
+class AmbiguousNodeError(WorkflowEditError, LookupError):
+    """Several nodes match a title or class_type; ``candidates`` holds (id, title, class_type)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reference: str,
+        candidates: tuple[tuple[str, str | None, str | None], ...],
+    ) -> None:
+        self.reference = reference
+        self.candidates = candidates
+        super().__init__(message, parameter=reference)
+
+
+class InputNotFoundError(WorkflowEditError, LookupError):
+    """The node has no such input; ``inputs`` lists the ones it has."""
+
+    def __init__(self, message: str, *, inputs: tuple[str, ...], **where: Any) -> None:
+        self.inputs = inputs
+        super().__init__(message, **where)
+
+
+class LinkedInputError(WorkflowEditError):
+    """The input holds a link; setting a value there needs ``replace_links=True``."""
+
+
+class ParameterError(WorkflowEditError, ValueError):
+    """A template parameter is missing, unknown, or its value is not allowed.
+
+    ``allowed`` says what would be (a type, a range, the choices), when known.
+    """
+
+    def __init__(self, message: str, *, allowed: str | None = None, **where: Any) -> None:
+        self.allowed = allowed
+        super().__init__(message, **where)
 
 
 class RemoteProtocolError(ProtocolError):

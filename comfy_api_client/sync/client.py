@@ -223,6 +223,7 @@ class Client(ClientBase, SyncEndpoints):
         on_progress: Callable[[Progress], Any] | None = None,
         on_node: Callable[[NodeStarted], Any] | None = None,
         on_preview: Callable[[PreviewReceived], Any] | None = None,
+        validate: bool = False,
     ) -> PromptResponse:
         """Queue ``workflow`` and return the server's receipt.
 
@@ -235,9 +236,13 @@ class Client(ClientBase, SyncEndpoints):
         ``concurrent.futures.Future``) resolves to the :class:`PromptResult` or
         fails with the prompt's error; :meth:`wait` waits with a timeout.
         Callbacks run on the client's background threads.
+
+        With ``validate`` it is checked first, offline, with the client's cached
+        ``/object_info`` (:meth:`Workflow.validate <comfy_core.workflows.Workflow.validate>`):
+        a workflow the server would refuse raises before anything is sent.
         """
         # Outside the lock: loading may send GET /object_info.
-        workflow, extra_data = self._prepare_workflow(workflow, extra_data)
+        workflow, extra_data = self._prepare_workflow(workflow, extra_data, validate)
         with self._lock:
             prompt_id, flow = self._submission(
                 workflow,

@@ -31,6 +31,7 @@ from comfy_core.workflows import (
     ObjectInfoCache,
     Workflow,
     WorkflowSource,
+    check_workflow_flow,
     load_workflow,
     prepare_workflow,
 )
@@ -132,11 +133,16 @@ class SyncEndpoints:
         return self.run_flow(load_workflow(source, cache, missing_nodes=missing_nodes))
 
     def _prepare_workflow(
-        self, workflow: WorkflowSource, extra_data: Mapping[str, Any] | None
+        self,
+        workflow: WorkflowSource,
+        extra_data: Mapping[str, Any] | None,
+        validate: bool = False,
     ) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
-        return self.run_flow(
-            prepare_workflow(workflow, self._object_info_cache(), extra_data)
-        )
+        cache = self._object_info_cache()
+        prompt, extra = self.run_flow(prepare_workflow(workflow, cache, extra_data))
+        if validate:
+            self.run_flow(check_workflow_flow(prompt, cache))
+        return prompt, extra
 
     def get_node_info(self, node_class: str) -> NodeSchema | None:
         """``GET /object_info/{class}``: one node class, or None if the server has none."""

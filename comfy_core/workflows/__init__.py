@@ -14,24 +14,39 @@ send along in ``extra_pnginfo``. The modules, from the bottom up:
 * :mod:`~comfy_core.workflows.text`: dynamic prompts and ``%date:%`` replacements;
 * :mod:`~comfy_core.workflows.embedded`: PNG text chunks and WebP EXIF;
 * :mod:`~comfy_core.workflows.model`: :class:`Workflow` and :class:`NodeInfo`;
-* :mod:`~comfy_core.workflows.loading`: the client's flow (``/object_info`` cached).
+* :mod:`~comfy_core.workflows.loading`: the client's flow (``/object_info`` cached);
+* :mod:`~comfy_core.workflows.addressing`: nodes and inputs by id, title or class_type;
+* :mod:`~comfy_core.workflows.editing`: ``Workflow.set``;
+* :mod:`~comfy_core.workflows.params`: the widget inputs as typed :class:`Parameter` records;
+* :mod:`~comfy_core.workflows.seeds`: seeds across a batch;
+* :mod:`~comfy_core.workflows.template`: :class:`Template` and its manifest.
 """
 
 from comfy_core.workflows.embedded import read_text_metadata
 from comfy_core.workflows.loading import (
     ObjectInfoCache,
     WorkflowSource,
+    check_workflow_flow,
     load_workflow,
     prepare_workflow,
 )
-from comfy_core.workflows.model import MissingNodes, NodeInfo, Workflow, is_ui_workflow
+from comfy_core.workflows.model import MissingNodes, NodeInfo, NodeMap, Workflow, is_ui_workflow
+from comfy_core.workflows.params import Parameter
+from comfy_core.workflows.seeds import SEED_MODES, SeedPolicy
+from comfy_core.workflows.template import Template
 
 __all__ = [
     "MissingNodes",
     "NodeInfo",
+    "NodeMap",
     "ObjectInfoCache",
+    "Parameter",
+    "SEED_MODES",
+    "SeedPolicy",
+    "Template",
     "Workflow",
     "WorkflowSource",
+    "check_workflow_flow",
     "is_ui_workflow",
     "load_workflow",
     "prepare_workflow",

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from comfy_core.api import object_info_json
-from comfy_core.errors import MissingNodeTypesError
+from comfy_core.errors import MissingNodeTypesError, WorkflowValidationError
 from comfy_core.flows import Flow
+from comfy_core.validation import validate_prompt
 from comfy_core.workflows.model import (
     EmbeddedWorkflow,
     MissingNodes,
@@ -24,7 +25,13 @@ from comfy_core.workflows.model import (
     read_source,
 )
 
-__all__ = ["ObjectInfoCache", "WorkflowSource", "load_workflow", "prepare_workflow"]
+__all__ = [
+    "ObjectInfoCache",
+    "WorkflowSource",
+    "check_workflow_flow",
+    "load_workflow",
+    "prepare_workflow",
+]
 
 WorkflowSource = Workflow | Mapping[str, Any] | str | bytes | os.PathLike[str]
 
@@ -81,3 +88,27 @@ def prepare_workflow(
         return workflow, extra_data
     loaded = yield from load_workflow(workflow, cache)
     return loaded.to_api(), loaded.extra_data(extra_data)
+
+
+def check_workflow_flow(prompt: Mapping[str, Any], cache: ObjectInfoCache) -> Flow[None]:
+    """Refuse ``prompt`` before sending it where the server would answer 400.
+
+    Checked with the cached ``/object_info`` (fetched when the cache is empty).
+    A cached copy may be stale (a custom node installed, an image uploaded
+    since: file names are combo choices), so a refusal from it is checked once
+    more against a fresh copy before :class:`WorkflowValidationError` is raised.
+    Node errors of outputs the server would skip are not refused: the server
+    accepts such a prompt too.
+    """
+    fetched = False
+    if cache.data is None:
+        cache.data = yield from object_info_json()
+        fetched = True
+    try:
+        validate_prompt(prompt, cache.data)
+        return
+    except WorkflowValidationError as exc:
+        if fetched or exc.status is None:
+            raise
+    cache.data = yield from object_info_json()
+    validate_prompt(prompt, cache.data)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping
+import random
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from comfy_core.errors import WorkflowFormatError, WorkflowValidationError
 from comfy_core.workflow import check_workflow
@@ -26,7 +27,19 @@ from comfy_core.workflows.convert import graph_to_prompt, order_keys
 from comfy_core.workflows.embedded import is_embedded_image, read_text_metadata
 from comfy_core.workflows.graph import build_graph
 
-__all__ = ["MissingNodes", "NodeInfo", "Workflow", "is_ui_workflow", "raw_object_info"]
+if TYPE_CHECKING:
+    from comfy_core.errors import NodeError
+    from comfy_core.workflows.params import Parameter
+    from comfy_core.workflows.seeds import SeedPolicy
+
+__all__ = [
+    "MissingNodes",
+    "NodeInfo",
+    "NodeMap",
+    "Workflow",
+    "is_ui_workflow",
+    "raw_object_info",
+]
 
 MissingNodes = Literal["error", "drop", "keep"]
 
@@ -45,6 +58,39 @@ class NodeInfo:
     class_type: str | None
     title: str | None = None
     controls: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class NodeMap(Mapping[str, NodeInfo]):
+    """A workflow's :class:`NodeInfo` records by prompt key; call it to filter them:
+    ``wf.nodes(class_type="KSampler")``, ``wf.nodes(title="Positive Prompt")``."""
+
+    __slots__ = ("_data", "_workflow")
+
+    def __init__(self, data: Mapping[str, NodeInfo], workflow: Workflow) -> None:
+        self._data = data
+        self._workflow = workflow
+
+    def __getitem__(self, key: str) -> NodeInfo:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"NodeMap({dict(self._data)!r})"
+
+    def __call__(
+        self, *, class_type: str | None = None, title: str | None = None
+    ) -> tuple[NodeInfo, ...]:
+        from comfy_core.workflows.addressing import match_nodes
+
+        return match_nodes(self._workflow.to_api(), self._data, class_type=class_type, title=title)
+
+
+_UNSET: Any = object()
 
 
 def is_ui_workflow(data: Any) -> bool:
@@ -217,9 +263,97 @@ class Workflow:
         return None if self._ui is None else dict(json.loads(self._ui))
 
     @property
-    def nodes(self) -> Mapping[str, NodeInfo]:
-        """One :class:`NodeInfo` per prompt entry, by prompt key."""
-        return self._nodes
+    def nodes(self) -> NodeMap:
+        """One :class:`NodeInfo` per prompt entry, by prompt key; call it to filter
+        by ``class_type`` and/or ``title``."""
+        return NodeMap(self._nodes, self)
+
+    # -- templating (comfy_core.workflows.addressing, editing, params, seeds) ----
+
+    def node(self, ref: str) -> NodeInfo:
+        """The node ``ref`` names: a prompt key (``"12:5"`` in a subgraph), a title,
+        or a class_type that occurs once. Raises
+        :class:`~comfy_core.errors.AmbiguousNodeError` or
+        :class:`~comfy_core.errors.NodeNotFoundError` (with close matches)."""
+        from comfy_core.workflows.addressing import find_node
+
+        return find_node(self.to_api(), self._nodes, ref)
+
+    def get(self, address: str) -> Any:
+        """The value (or link) of the input ``"<node>.<input>"``."""
+        from comfy_core.workflows.addressing import resolve_input
+
+        api = self.to_api()
+        info, name = resolve_input(api, self._nodes, address)
+        return api[info.id]["inputs"][name]
+
+    def set(
+        self,
+        values: str | Mapping[str, Any],
+        value: Any = _UNSET,
+        /,
+        *,
+        replace_links: bool = False,
+        object_info: Mapping[str, Any] | None = None,
+    ) -> Workflow:
+        """A new Workflow with inputs set: ``set("KSampler.seed", 5)`` or
+        ``set({"KSampler.seed": 5, "3.steps": 20})``. A linked input raises
+        :class:`~comfy_core.errors.LinkedInputError` unless ``replace_links``;
+        ``object_info`` lets inputs the class declares but the prompt lacks be set."""
+        from comfy_core.workflows.editing import set_values
+
+        if isinstance(values, str):
+            if value is _UNSET:
+                raise TypeError("set(address, value) needs a value")
+            values = {values: value}
+        elif value is not _UNSET:
+            raise TypeError("set(mapping) takes no second argument")
+        return set_values(self, values, replace_links=replace_links, object_info=object_info)
+
+    def parameters(self, object_info: Mapping[str, Any] | None = None) -> tuple[Parameter, ...]:
+        """One :class:`~comfy_core.workflows.params.Parameter` per widget input holding
+        a value; types, defaults, ranges and choices come from ``object_info``."""
+        from comfy_core.workflows.params import parameters
+
+        return parameters(self, object_info)
+
+    def batch(
+        self,
+        n: int,
+        *,
+        object_info: Mapping[str, Any] | None = None,
+        rng: random.Random | int | None = None,
+        policy: SeedPolicy = None,
+    ) -> Iterator[Workflow]:
+        """``n`` Workflows whose seeds follow each node's control mode or ``policy``
+        (see :mod:`comfy_core.workflows.seeds`)."""
+        from comfy_core.workflows.seeds import batch
+
+        return batch(self, n, object_info=object_info, rng=rng, policy=policy)
+
+    def validate(
+        self,
+        object_info: Mapping[str, Any],
+        *,
+        partial_execution_targets: Sequence[str] | None = None,
+    ) -> tuple[NodeError, ...]:
+        """:func:`~comfy_core.validation.validate_prompt` on this prompt: raises
+        :class:`WorkflowValidationError` where the server would answer 400, else
+        returns the node errors a 200 would carry (empty when all is valid)."""
+        from comfy_core.validation import validate_prompt
+
+        return validate_prompt(
+            self.to_api(), object_info, partial_execution_targets=partial_execution_targets
+        )
+
+    def _with_api(self, api: Mapping[str, Any]) -> Workflow:
+        """This workflow with another prompt of the same nodes (UI and NodeInfo kept)."""
+        check_workflow(api)
+        workflow = Workflow.__new__(Workflow)
+        object.__setattr__(workflow, "_api", _freeze_json(api))
+        object.__setattr__(workflow, "_ui", self._ui)
+        object.__setattr__(workflow, "_nodes", self._nodes)
+        return workflow
 
     def extra_data(self, extra_data: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """``extra_data`` for ``POST /prompt`` with the UI workflow in
