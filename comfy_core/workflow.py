@@ -2,6 +2,7 @@
 
 The server validates a prompt thoroughly (unknown classes, missing inputs,
 ranges, links); we only check what the server would answer with a bare 500 or
+<<<<<<< HEAD
 a vague message, or would accept and then fail on: the workflow must be API
 format, a mapping of node ids to ``{"class_type": str, "inputs": {...}}``. The
 UI format (with ``nodes`` and ``links`` lists) is recognised and named.
@@ -24,6 +25,12 @@ output is valid and its worker thread then dies (it reads them outside any
 
 :func:`comfy_core.validation.validate_prompt` predicts the server's full
 verdict from ``/object_info``.
+=======
+a vague message: the workflow must be API format, a mapping of node ids to
+``{"class_type": str, "inputs": {...}}``. The UI format (with ``nodes`` and
+``links`` lists) is recognised and named; :mod:`comfy_core.workflows` converts it,
+and the clients do so before this check.
+>>>>>>> issue-13
 """
 
 from __future__ import annotations
@@ -105,8 +112,8 @@ def check_workflow(workflow: Any) -> None:
         raise _invalid(f"a workflow must be a dict of nodes, not {type(workflow).__name__}")
     if isinstance(workflow.get("nodes"), list) and "links" in workflow:
         raise _invalid(
-            "this is a UI-format workflow (it has 'nodes' and 'links'); "
-            "export it with 'Save (API Format)' and submit that"
+            "this is a UI-format workflow (it has 'nodes' and 'links'): convert it with "
+            "Workflow.from_ui(workflow, object_info) or client.load_workflow(workflow)"
         )
     if not workflow:
         raise _invalid("the workflow has no nodes")

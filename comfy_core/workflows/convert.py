@@ -25,6 +25,7 @@ from typing import Any
 from comfy_core.errors import MissingNode, MissingNodeTypesError, WorkflowRecursionError
 from comfy_core.workflows.links import Origin, Step, WidgetValue, resolve_input
 from comfy_core.workflows.live import Graph, Node, Widget
+from comfy_core.workflows.nodedefs import CONTROL_MODES
 from comfy_core.workflows.text import apply_text_replacements, process_dynamic_prompt
 
 __all__ = ["Emitted", "execution_order", "graph_to_prompt", "missing_nodes", "order_keys"]
@@ -75,6 +76,8 @@ def _apply_primitives(steps: Mapping[str, Step], root: Graph) -> None:
         if not node.output_links or not node.output_links[0]:
             continue
         value = node.widgets[0].value
+        saved = node.saved.get("widgets_values")
+        control = saved[1] if isinstance(saved, list) and len(saved) > 1 else None
         if value and node.properties.get("Run widget replace on values") and isinstance(value, str):
             value = apply_text_replacements(value, _replacement_table(root))
         for link_id in node.output_links[0]:
@@ -89,6 +92,8 @@ def _apply_primitives(steps: Mapping[str, Step], root: Graph) -> None:
             widget = target.widget(name) if name else None
             if widget is not None:
                 widget.value = value
+                if isinstance(control, str) and control in CONTROL_MODES and name:
+                    target.fed_controls[name] = control
 
 
 def execution_order(graph: Graph) -> list[Node]:

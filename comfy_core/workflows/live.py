@@ -78,6 +78,8 @@ class Node:
     layout: NodeLayout | None = None
     subgraph: Graph | None = None
     saved: Mapping[str, Any] = field(default_factory=dict)
+    # control_after_generate modes of widgets a PrimitiveNode feeds (its own control).
+    fed_controls: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_virtual(self) -> bool:

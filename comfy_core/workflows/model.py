@@ -50,7 +50,8 @@ class NodeInfo:
 
     ``id`` is the prompt key (an execution id such as ``"12:5"`` inside
     subgraphs); ``controls`` maps a widget input to its ``control_after_generate``
-    mode (``fixed``, ``increment``, ``decrement``, ``randomize``...).
+    mode (``fixed``, ``increment``, ``decrement``, ``randomize``...), the node's
+    own or, for a widget a PrimitiveNode feeds, the PrimitiveNode's.
     """
 
     id: str
@@ -200,6 +201,7 @@ class Workflow:
                 for w in item.node.widgets
                 if w.slot.control_of and isinstance(w.value, str)
             }
+            controls.update(item.node.fed_controls)  # a PrimitiveNode's own control wins
             nodes[item.step_id] = NodeInfo(
                 id=item.step_id,
                 class_type=item.node.class_type,

@@ -60,6 +60,12 @@ def test_controls_of_seeds() -> None:
     assert wf.to_api()["1"]["inputs"]["noise_seed"] == 2**60 + 1
 
 
+def test_controls_of_widgets_fed_by_primitive_nodes() -> None:
+    wf = Workflow.from_ui(read("cases/primitive_targets", "ui"), INFO)
+    # width is fed by a PrimitiveNode set to "fixed"; the one via a Reroute is lost.
+    assert dict(wf.nodes["2"].controls) == {"width": "fixed"}
+
+
 def test_typed_schemas_work_as_object_info() -> None:
     from comfy_core.schema import parse_object_info
 
