@@ -2,10 +2,10 @@
 
 The server validates a prompt thoroughly (unknown classes, missing inputs,
 ranges, links); we only check what the server would answer with a bare 500 or
-<<<<<<< HEAD
 a vague message, or would accept and then fail on: the workflow must be API
 format, a mapping of node ids to ``{"class_type": str, "inputs": {...}}``. The
-UI format (with ``nodes`` and ``links`` lists) is recognised and named.
+UI format (with ``nodes`` and ``links`` lists) is recognised and named;
+:mod:`comfy_core.workflows` converts it, and the clients do so before this check.
 
 Two shapes are refused because ComfyUI 0.3.75 accepts them whenever another
 output is valid and its worker thread then dies (it reads them outside any
@@ -25,12 +25,6 @@ output is valid and its worker thread then dies (it reads them outside any
 
 :func:`comfy_core.validation.validate_prompt` predicts the server's full
 verdict from ``/object_info``.
-=======
-a vague message: the workflow must be API format, a mapping of node ids to
-``{"class_type": str, "inputs": {...}}``. The UI format (with ``nodes`` and
-``links`` lists) is recognised and named; :mod:`comfy_core.workflows` converts it,
-and the clients do so before this check.
->>>>>>> issue-13
 """
 
 from __future__ import annotations
