@@ -21,7 +21,7 @@ def _run_all(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_there_are_snippets() -> None:
-    assert len(SNIPPETS) == 4
+    assert len(SNIPPETS) == 11
 
 
 def test_offline_snippets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,3 +43,10 @@ async def test_server_snippet(monkeypatch: pytest.MonkeyPatch, comfy_url: str) -
     namespace = _run_all(monkeypatch)
     result = await namespace["main"](comfy_url)
     assert result.output_images
+
+
+@pytest.mark.server
+async def test_server_batch_snippet(monkeypatch: pytest.MonkeyPatch, comfy_url: str) -> None:
+    namespace = _run_all(monkeypatch)
+    results = await namespace["noisy_batch"](comfy_url)
+    assert len(results) == 2 and all(r.output_images for r in results)

@@ -285,7 +285,8 @@ class Template:
                 inputs = "; ".join(_where(self._param(t)) for t in targets)
                 raise ParameterError(
                     f"parameter {name!r} sets {len(targets)} inputs ({inputs}), so it takes "
-                    f"one value or {len(targets)} values, not {len(value)}",
+                    f"one value or {len(targets)} values, not {len(value)}; "
+                    f"allowed: one value, or {len(targets)}",
                     allowed=f"one value, or {len(targets)}",
                     **_fields(self._param(targets[0]), name),
                 )
