@@ -16,9 +16,9 @@ from comfy_api_client.cli.common import ExitCode, run_guarded
 from comfy_api_client.cli.inspect import cancel, download, history, nodes, queue, stats
 from comfy_api_client.cli.run import run
 from comfy_api_client.cli.server import server
-from comfy_api_client.cli.workflows import convert, validate
+from comfy_api_client.cli.workflows import convert, params, validate
 
-__all__ = ["cli", "main"]
+__all__ = ["ExitCode", "cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,13 +35,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (run, convert, validate, queue, history, cancel, download, stats, nodes, server):
+for command in (
+    run,
+    params,
+    convert,
+    validate,
+    queue,
+    history,
+    cancel,
+    download,
+    stats,
+    nodes,
+    server,
+):
     cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
     """The console script: run the command line, return its exit code."""
     return run_guarded(cli, argv, debug="--debug" in (argv if argv is not None else sys.argv))
-
-
-__all__ += ["ExitCode"]

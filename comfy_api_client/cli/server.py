@@ -22,13 +22,13 @@ def server() -> None:
 @click.option("--port", type=int, default=None, help="Port to listen on (default: a free one).")
 def start(port: int | None) -> None:
     """Provision (first time) and start the local server; it runs until `server stop`."""
-    from comfy_api_client.local_server import LocalServer, cache_root
+    from comfy_api_client.local_server import LocalServer
 
     running = state.running_server()
     if running is not None:
         console.print(f"already running at {running['url']} (pid {running['pid']})")
         return
-    run_dir = cache_root() / "server-run"
+    run_dir = state.record_path().with_name("server-run")
     shutil.rmtree(run_dir, ignore_errors=True)
     local = LocalServer(provisioned(), port=port, run_dir=run_dir, detach=True)
     local.start()

@@ -9,11 +9,16 @@ from typing import Any
 
 from comfy_api_client.local_server import cache_root
 
-__all__ = ["clear", "record", "record_path", "running_server"]
+__all__ = ["STATE_ENV", "clear", "record", "record_path", "running_server"]
+
+
+STATE_ENV = "COMFY_API_CLIENT_SERVER_STATE"
 
 
 def record_path() -> Path:
-    return cache_root() / "server.json"
+    """The record: in the user cache, or the file ``COMFY_API_CLIENT_SERVER_STATE`` names."""
+    override = os.environ.get(STATE_ENV)
+    return Path(override) if override else cache_root() / "server.json"
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.table import Table
 
 from comfy_api_client.cli.common import (
     ExitCode,
@@ -20,7 +21,7 @@ from comfy_core.errors import NodeError, WorkflowValidationError
 from comfy_core.validation import validate_prompt
 from comfy_core.workflows import Workflow
 
-__all__ = ["check", "convert", "describe_errors", "validate"]
+__all__ = ["check", "convert", "describe_errors", "params", "validate"]
 
 workflow_argument = click.argument(
     "workflow", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -79,3 +80,19 @@ def validate(url: str | None, workflow: Path) -> None:
         loaded = client.load_workflow(workflow)
         check(client, loaded)
     console.print(f"{workflow}: valid ({len(loaded.nodes)} nodes)")
+
+
+@click.command()
+@url_option
+@workflow_argument
+def params(url: str | None, workflow: Path) -> None:
+    """The workflow's parameters: name, type, value, range or choices, seed mode."""
+    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+        loaded = client.load_workflow(workflow)
+        found = loaded.parameters(client.get_object_info())
+    table = Table("name", "type", "value", "allowed", "seed")
+    for param in found:
+        value = param.value if not isinstance(param.value, str) else repr(param.value)
+        table.add_row(param.name, param.type, str(value)[:60], param.allowed(),
+                      param.control or ("yes" if param.seed else ""))  # fmt: skip
+    console.print(table)
