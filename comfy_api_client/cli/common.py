@@ -87,8 +87,18 @@ def server_url(url: str | None, *, quiet: bool = False) -> Iterator[str]:
         return
     from comfy_api_client.local_server import LocalServer
 
-    with LocalServer(provisioned(quiet=quiet)) as local:
+    local = LocalServer(provisioned(quiet=quiet))
+    if quiet or not err_console.is_terminal:
+        if not quiet:
+            print("starting a local ComfyUI for this command...", file=sys.stderr, flush=True)
+        local.start()
+    else:
+        with err_console.status("starting a local ComfyUI for this command..."):
+            local.start()
+    try:
         yield local.url
+    finally:
+        local.stop()
 
 
 def provisioned(*, quiet: bool = False) -> Any:

@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,8 @@ class PromptLine:
             if self.step is not None:
                 where += f", step {self.step[0]:g}/{self.step[1]:g}"
             if self.previews:
-                where += f", {self.previews} previews ({self.preview_bytes / 1024:.0f} KiB)"
+                plural = "s" if self.previews != 1 else ""
+                where += f", {self.previews} preview{plural} ({self.preview_bytes / 1024:.0f} KiB)"
             return where
         if self.state == "failed":
             return f"failed: {self.error}"
@@ -60,7 +62,7 @@ class PromptLine:
 class Reporter:
     """Tells the user about the run; subclasses decide how."""
 
-    def __init__(self, titles: dict[str, str | None]) -> None:
+    def __init__(self, titles: Mapping[str, str | None]) -> None:
         self.titles = titles
         self.lines: dict[str, PromptLine] = {}
         self.lock = threading.Lock()
@@ -186,7 +188,7 @@ class LiveReporter(Reporter):
         return Group(table, footer)
 
 
-def reporter(titles: dict[str, str | None], *, as_json: bool) -> Reporter:
+def reporter(titles: Mapping[str, str | None], *, as_json: bool) -> Reporter:
     """The reporter for this output: JSON, a live display on a terminal, or lines."""
     if as_json:
         return JsonReporter(titles)

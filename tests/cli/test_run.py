@@ -79,3 +79,14 @@ def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
     done = cli("run", str(path), "--set", "Nowhere.color=1")
     assert done.returncode == 2 and "Nowhere" in done.stderr
     assert cli("run", str(tmp_path / "missing.json")).returncode == 2
+
+
+def test_the_main_job_starts_its_own_server(cli: Cli, tmp_path: Path, comfy_server: object) -> None:
+    # README's main job: no --url, no COMFYUI_URL, no managed server (comfy_server makes sure
+    # the install is provisioned already, so this boots one in seconds).
+    example = Path(__file__).resolve().parents[2] / "examples" / "workflow.json"
+    done = cli("run", str(example), env={"COMFYUI_URL": ""}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "starting a local ComfyUI" in done.stderr
+    (saved,) = (tmp_path / "out").glob("*.png")
+    assert Image.open(saved).size == (256, 256)
