@@ -18,7 +18,7 @@ from comfy_core.errors import (
 from comfy_core.events import PromptFailed, PromptSucceeded
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
-from comfy_core.tracker import PromptTracker
+from comfy_core.tracker import Outgoing, PromptTracker
 from tests.recorded import as_exchange, load
 
 RECORDS = [r for r in load("jobs", "0.8.0") if r["kind"] == "http"]
@@ -122,10 +122,10 @@ def test_has_jobs_api_on_a_new_and_an_old_server() -> None:
     assert old.value.value is False
 
 
-def _settle_over_jobs(prompt_id: str, after: int) -> list[Any]:
-    """Track ``prompt_id`` with the jobs API: the queue no longer has it, so the tracker
-    reads ``/api/jobs/{id}``; answer that from the recording."""
-    tracker = PromptTracker(use_jobs_api=True, history_attempts=2)
+def _left_the_queue(prompt_id: str, **options: Any) -> tuple[PromptTracker, Outgoing]:
+    """A jobs-API tracker whose queue check no longer lists ``prompt_id``, and the
+    ``/api/jobs/{id}`` read it asks for next."""
+    tracker = PromptTracker(use_jobs_api=True, **options)
     tracker.register(prompt_id)
     tracker.accepted(PromptResponse(prompt_id=prompt_id, number=0, node_errors={}))
     while tracker.next_event() is not None:  # the transition applies when pulled
@@ -136,6 +136,12 @@ def _settle_over_jobs(prompt_id: str, after: int) -> list[Any]:
     tracker.receive_response(check, Response(status=200, headers=(), body=empty))
     (read,) = tracker.requests_to_send()
     assert read.request.path == f"/api/jobs/{prompt_id}"
+    return tracker, read
+
+
+def _settle_over_jobs(prompt_id: str, after: int) -> list[Any]:
+    """Settle ``prompt_id`` from its recorded ``/api/jobs/{id}`` answer."""
+    tracker, read = _left_the_queue(prompt_id, history_attempts=2)
     tracker.receive_response(read, _answer(read.request, None, after))
     events = []
     while (event := tracker.next_event()) is not None:
@@ -157,16 +163,7 @@ def test_the_tracker_settles_from_the_jobs_api() -> None:
 def test_a_job_still_running_is_read_again_not_settled() -> None:
     request = routes.get_job(SLOW)
     assert routes.read_job_entry(request, _answer(request, MIDWAY), SLOW) is None
-    tracker = PromptTracker(use_jobs_api=True)
-    tracker.register(SLOW)
-    tracker.accepted(PromptResponse(prompt_id=SLOW, number=0, node_errors={}))
-    while tracker.next_event() is not None:
-        pass
-    check = tracker.reconcile()
-    assert check is not None
-    empty = json.dumps({"queue_running": [], "queue_pending": []}).encode()
-    tracker.receive_response(check, Response(status=200, headers=(), body=empty))
-    (read,) = tracker.requests_to_send()
+    tracker, read = _left_the_queue(SLOW)
     tracker.receive_response(read, _answer(read.request, MIDWAY))
     (again,) = tracker.requests_to_send()
     assert again.request.path == read.request.path and again.empty_reads == 1
