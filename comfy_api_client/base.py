@@ -32,10 +32,11 @@ from comfy_core.results import PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.urls import ServerURL
 
-__all__ = ["MAX_DOWNLOAD_SIZE", "SETTLED_KEPT", "ClientBase"]
+__all__ = ["MAX_DOWNLOAD_SIZE", "SETTLED_KEPT", "SETTLED_PREVIEW_BYTES", "ClientBase"]
 
 log = logging.getLogger("comfy_api_client.client")
 SETTLED_KEPT = 64  # settled prompts whose events a late events() call still gets
+SETTLED_PREVIEW_BYTES = 8 * 2**20  # preview bytes kept for them, all together
 MAX_DOWNLOAD_SIZE = 256 * 2**20  # in-memory downloads; download_to streams without a bound
 
 
@@ -118,13 +119,23 @@ class ClientBase:
             return
         watch.deliver(event)
         if watch.finished and not watch.consumers:
-            # Keep a settled prompt's events for a late events() call, for the newest few;
-            # its previews are not kept (they are most of the bytes).
-            watch.drop_previews()
+            # Keep a settled prompt's events for a late events() call, for the newest few.
             del self._watches[watch.prompt_id]
             self._settled[watch.prompt_id] = watch
             while len(self._settled) > SETTLED_KEPT:
                 self._settled.popitem(last=False)
+            self._trim_settled_previews()
+
+    def _trim_settled_previews(self) -> None:
+        # Previews are most of the bytes a settled prompt holds, and a server may send
+        # any number: past SETTLED_PREVIEW_BYTES over all settled prompts, the oldest
+        # prompts' previews go (a prompt's own previews too, if they alone are over).
+        held = sum(w.preview_bytes for w in self._settled.values())
+        for settled in self._settled.values():
+            if held <= SETTLED_PREVIEW_BYTES:
+                return
+            held -= settled.preview_bytes
+            settled.drop_previews()
 
     def _attach(self, prompt_id: str) -> PromptWatch | None:
         watch = self._watches.get(prompt_id) or self._settled.pop(prompt_id, None)

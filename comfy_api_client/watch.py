@@ -3,8 +3,8 @@
 Created at submit, so no event is missed before ``client.events(prompt)`` is
 iterated: events wait in ``buffer`` (bounded; the oldest give way) until a
 consumer takes them. Preview images are bounded in bytes too (the oldest
-previews give way), and dropped once the prompt settles unless someone is
-iterating its events: a server can send as many as it likes. Callbacks run on
+previews give way), and once the prompt settles the client keeps only a few MiB
+of previews over all settled prompts: a server can send as many as it likes. Callbacks run on
 the client's thread as events arrive; one that raises is logged and does not
 disturb tracking.
 """
@@ -60,7 +60,8 @@ class PromptWatch:
             self._call(self.on_preview, event)
 
     def drop_previews(self) -> None:
-        """Forget every buffered preview (the prompt settled and nobody iterates)."""
+        """Forget every buffered preview (the prompt settled and its previews are over
+        the client's budget for settled prompts)."""
         self._drop_previews(keep_newest=False)
 
     def _drop_previews(self, *, keep_newest: bool) -> None:

@@ -39,6 +39,8 @@ WALK = (
     "    package = importlib.import_module(top)\n"
     "    names.append(top)\n"
     "    for info in pkgutil.walk_packages(package.__path__, top + '.'):\n"
+    "        if info.name.endswith('.__main__'):\n"
+    "            continue  # importing it runs the command line\n"
     "        importlib.import_module(info.name)\n"
     "        names.append(info.name)\n"
     "print(json.dumps(names))"
@@ -134,7 +136,8 @@ def _modules_on_disk() -> set[str]:
         root = ROOT / ("plugins" if top == "comfy_plugins" else "") / top
         for path in root.rglob("*.py"):
             parts = path.relative_to(root.parent).with_suffix("").parts
-            names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+            if parts[-1] != "__main__":
+                names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names
 
 

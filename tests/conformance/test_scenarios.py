@@ -182,6 +182,10 @@ def test_every_route(open_client: Open, fresh_color: int, tmp_path: Path) -> Non
         assert call("retrieve_metadata", "checkpoints", "none.safetensors") is None
         assert call("get_job", result.prompt_id).status == "completed"
         assert call("has_jobs_api") is False  # 0.3.75
+        assert call("get_workflow_templates") == {}  # no custom node ships any here
+        assert isinstance(call("get_global_subgraphs"), dict)
+        assert call("get_global_subgraph", "no-such-blueprint") is None
+        assert call("load_workflow", save_image(1)).to_api()["1"]["class_type"] == "EmptyImage"
         assert result.prompt_id in [j.id for j in call("list_jobs", status="completed")]
         assert result.prompt_id in call("get_history", max_items=5)
         assert result.prompt_id in call("get_completed_prompts")

@@ -179,6 +179,8 @@ def _preview_frame(size: int) -> bytes:
 
 
 def test_previews_are_bounded_in_bytes_and_dropped_when_the_prompt_settles() -> None:
+    # 100 MiB of previews: 64 MiB at most while it runs, none once it settled (over the
+    # few MiB kept for all settled prompts together).
     base = ClientBase("http://127.0.0.1:1")
     base.tracker.register(PROMPT)
     base.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
@@ -202,6 +204,24 @@ def test_previews_are_bounded_in_bytes_and_dropped_when_the_prompt_settles() -> 
     assert not [e for e in kept.buffer if isinstance(e, PreviewReceived)]
     assert kept.preview_bytes == 0
     assert isinstance(kept.buffer[-1], PromptSucceeded)
+
+
+def test_a_few_small_previews_stay_for_a_late_events_call() -> None:
+    base = ClientBase("http://127.0.0.1:1")
+    from comfy_api_client.watch import PromptWatch
+    from comfy_core.progress import ProgressCounter
+
+    base.tracker.register(PROMPT)
+    base.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
+    base._watches[PROMPT] = PromptWatch(PROMPT, ProgressCounter(PROMPT, 2))
+    base._receive(json.dumps({"type": "execution_start", "data": {"prompt_id": PROMPT}}))
+    for _ in range(2):
+        base._receive(_preview_frame(1024))
+    base._receive(json.dumps({"type": "execution_success", "data": {"prompt_id": PROMPT}}))
+    base._receive(_executing(None))
+    base._drain()
+    kept = [e for e in base._settled[PROMPT].buffer if isinstance(e, PreviewReceived)]
+    assert len(kept) == 2
 
 
 def test_an_image_that_is_no_image_is_a_typed_error() -> None:
