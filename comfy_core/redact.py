@@ -8,9 +8,10 @@ each with ``REDACTED`` and keep everything else, so logs stay useful.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -19,7 +20,9 @@ __all__ = [
     "is_secret_param",
     "redact_headers",
     "redact_params",
+    "redact_secrets",
     "redact_url",
+    "secret_forms",
 ]
 
 REDACTED = "REDACTED"
@@ -86,3 +89,32 @@ def redact_text(text: str) -> str:
         lambda m: f"{m['prefix']}{m['name']}: {REDACTED}" if is_secret_header(m["name"]) else m[0],
         text,
     )
+
+
+def secret_forms(value: str) -> tuple[str, ...]:
+    """``value`` as it may appear in text: raw, URL-encoded (both ways) and base64."""
+    if not value:
+        return ()
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        base64.b64encode(value.encode()).decode(),
+    }
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` through :func:`redact_text`, then with each of ``secrets`` (literal
+    strings, e.g. a transport's ``secrets``) replaced wherever it occurs.
+
+    The literal pass catches what no pattern can: a custom header's value echoed
+    in a body, a password inside a base64 blob. Give it every form of each secret
+    (:func:`secret_forms`); longer ones are replaced first.
+    """
+    text = redact_text(text)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
