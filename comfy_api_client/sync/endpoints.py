@@ -18,7 +18,7 @@ from comfy_api_client.plugins import Hooks
 from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
 from comfy_core.errors import TransportError
-from comfy_core.flows import Flow
+from comfy_core.flows import Flow, check_download
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
 from comfy_core.outputs import OutputFile
@@ -275,9 +275,9 @@ class SyncEndpoints:
                 self.hooks.request_failed(request, exc, time.monotonic() - sent)
             raise
         self.hooks.response_received(request, response, time.monotonic() - sent)
-        if response.status >= 400:
+        if response.status >= 300:  # a 3xx body is no file either: redirects are not followed
             _remove(target)
-        routes.raise_for_status(request, response)
+        check_download(request, response)
         return target
 
     def view_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
