@@ -49,6 +49,7 @@ __all__ = [
     "Scenario",
     "Seen",
     "echo_request",
+    "encoded",
     "greet",
     "gzip_bomb",
     "json_body",
@@ -271,6 +272,18 @@ def trickle(
         for i in range(len(body)):
             await reply.body(body[i : i + 1])
             await asyncio.sleep(every)
+
+    return handler
+
+
+def encoded(body: bytes, encoding: str = "gzip", content_type: str = "image/png") -> Handler:
+    """``body`` compressed with ``encoding`` (gzip or deflate), whatever was asked for."""
+    wbits = 31 if encoding == "gzip" else 15
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    packed = compressor.compress(body) + compressor.flush()
+
+    async def handler(seen: Seen, reply: Reply) -> None:
+        await reply.send(200, packed, {"Content-Encoding": encoding}, content_type=content_type)
 
     return handler
 
