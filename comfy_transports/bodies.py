@@ -16,13 +16,34 @@ returned as if they were the file.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from comfy_core.errors import BodyTooLarge, RemoteProtocolError
 from comfy_core.http import Request
 
-__all__ = ["CHUNK", "ERROR_BODY_LIMIT", "BodyReader", "is_success", "reader_for"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "CHUNK",
+    "ERROR_BODY_LIMIT",
+    "BodyReader",
+    "is_success",
+    "reader_for",
+    "with_accept_encoding",
+]
+
+# What the library clients may ask for: only what BodyReader can undo (httpx and
+# requests would add br and zstd when those packages happen to be installed).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def with_accept_encoding(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with :data:`ACCEPT_ENCODING` unless they name an Accept-Encoding."""
+    merged = dict(headers)
+    if not any(name.lower() == "accept-encoding" for name in merged):
+        merged["Accept-Encoding"] = ACCEPT_ENCODING
+    return merged
+
 
 CHUNK = 65536
 # A streamed request's non-2xx body is read into memory for the error message:

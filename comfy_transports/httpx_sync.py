@@ -16,7 +16,7 @@ import httpx
 
 from comfy_core.errors import TransportTimeout
 from comfy_core.http import Request, Response
-from comfy_transports.bodies import reader_for
+from comfy_transports.bodies import reader_for, with_accept_encoding
 from comfy_transports.deadline import CURRENT, Deadline, DeadlineBackend
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
@@ -90,7 +90,7 @@ class HttpxSyncTransport(ConfiguredTransport):
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._client = httpx.Client(
             timeout=self.settings.timeout,
-            headers=dict(self.settings.headers),
+            headers=with_accept_encoding(self.settings.headers),
             transport=_DeadlinePool(self.settings.ssl or ssl.create_default_context(), limits),
             follow_redirects=False,
         )

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 
 from comfy_core.errors import TransportTimeout, WebSocketClosed
 from comfy_core.http import Request, Response
-from comfy_transports.bodies import reader_for
+from comfy_transports.bodies import reader_for, with_accept_encoding
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
 from comfy_transports.settings import ConfiguredTransport
@@ -81,7 +81,7 @@ class HttpxTransport(ConfiguredTransport):
         self._ws_logger = redact_logger("comfy_transports.websockets")
         self._client = httpx.AsyncClient(
             timeout=self.settings.timeout,
-            headers=dict(self.settings.headers),
+            headers=with_accept_encoding(self.settings.headers),
             verify=self.settings.ssl or True,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             follow_redirects=False,

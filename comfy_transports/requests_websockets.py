@@ -28,7 +28,7 @@ import urllib3.exceptions
 
 from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
 from comfy_core.http import Request, Response
-from comfy_transports.bodies import CHUNK, reader_for
+from comfy_transports.bodies import CHUNK, reader_for, with_accept_encoding
 from comfy_transports.deadline import WATCHDOG, Deadline, Guard
 from comfy_transports.log_redaction import redact_logger
 from comfy_transports.settings import ConfiguredTransport
@@ -85,7 +85,7 @@ class RequestsTransport(ConfiguredTransport):
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.headers.update(self.settings.headers)
+            session.headers.update(with_accept_encoding(self.settings.headers))
             session.trust_env = True
             session.mount("http://", _Adapter())
             session.mount("https://", _Adapter())
