@@ -25,6 +25,7 @@ from comfy_core.http import Request, Response
 from comfy_transports.bodies import reader_for, with_accept_encoding
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
+from comfy_transports.scrub import scrubbed
 from comfy_transports.settings import ConfiguredTransport
 from comfy_transports.websockets_common import (
     AsyncConnectNoRedirect,
@@ -39,24 +40,27 @@ __all__ = ["HttpxTransport", "WebsocketsConnection"]
 class WebsocketsConnection:
     """An :class:`~comfy_transports.base.AsyncWebSocket` over a websockets connection."""
 
-    def __init__(self, connection: ClientConnection) -> None:
+    def __init__(self, connection: ClientConnection, secrets: tuple[str, ...] = ()) -> None:
         self._connection = connection
+        self._secrets = secrets  # a close reason may echo them
 
     async def send_text(self, text: str) -> None:
-        try:
-            await self._connection.send(text)
-        except websockets.ConnectionClosed as exc:
-            raise closed_error(exc) from exc
-        except (OSError, websockets.WebSocketException) as exc:
-            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
+        with scrubbed(self._secrets):
+            try:
+                await self._connection.send(text)
+            except websockets.ConnectionClosed as exc:
+                raise closed_error(exc) from exc
+            except (OSError, websockets.WebSocketException) as exc:
+                raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     async def receive(self) -> str | bytes:
-        try:
-            return await self._connection.recv()
-        except websockets.ConnectionClosed as exc:
-            raise closed_error(exc) from exc
-        except (OSError, websockets.WebSocketException) as exc:
-            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
+        with scrubbed(self._secrets):
+            try:
+                return await self._connection.recv()
+            except websockets.ConnectionClosed as exc:
+                raise closed_error(exc) from exc
+            except (OSError, websockets.WebSocketException) as exc:
+                raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     async def aclose(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.
@@ -131,7 +135,7 @@ class HttpxTransport(ConfiguredTransport):
             connection = await AsyncConnectNoRedirect(
                 self.url.ws(client_id), **connect_options(self.settings, self._ws_logger)
             )
-        return WebsocketsConnection(connection)
+        return WebsocketsConnection(connection, self.secrets)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -24,26 +24,29 @@ __all__ = ["SyncWebsocketsConnection", "connect_sync"]
 class SyncWebsocketsConnection:
     """A :class:`~comfy_transports.base.SyncWebSocket` over ``websockets.sync``."""
 
-    def __init__(self, connection: ClientConnection) -> None:
+    def __init__(self, connection: ClientConnection, secrets: tuple[str, ...] = ()) -> None:
         self._connection = connection
+        self._secrets = secrets  # a close reason may echo them
 
     def send_text(self, text: str) -> None:
-        try:
-            self._connection.send(text)
-        except websockets.ConnectionClosed as exc:
-            raise closed_error(exc) from exc
-        except (OSError, websockets.WebSocketException) as exc:
-            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
+        with scrubbed(self._secrets):
+            try:
+                self._connection.send(text)
+            except websockets.ConnectionClosed as exc:
+                raise closed_error(exc) from exc
+            except (OSError, websockets.WebSocketException) as exc:
+                raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     def receive(self, timeout: float | None = None) -> str | bytes | None:
-        try:
-            return self._connection.recv(timeout=timeout)
-        except TimeoutError:
-            return None
-        except websockets.ConnectionClosed as exc:
-            raise closed_error(exc) from exc
-        except (OSError, websockets.WebSocketException) as exc:
-            raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
+        with scrubbed(self._secrets):
+            try:
+                return self._connection.recv(timeout=timeout)
+            except TimeoutError:
+                return None
+            except websockets.ConnectionClosed as exc:
+                raise closed_error(exc) from exc
+            except (OSError, websockets.WebSocketException) as exc:
+                raise WebSocketClosed(f"WebSocket failed ({type(exc).__name__})") from exc
 
     def close(self) -> None:
         # close_timeout (1 s) bounds the wait for the peer's close frame.
@@ -64,4 +67,4 @@ def connect_sync(
             settings.url.ws(client_id), **connect_options(settings, logger)
         ).connect()
     connection.pending_legacy_warning = False  # what connect(legacy=True) does
-    return SyncWebsocketsConnection(connection)
+    return SyncWebsocketsConnection(connection, secrets)

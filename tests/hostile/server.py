@@ -51,6 +51,7 @@ __all__ = [
     "echo_request",
     "encoded",
     "greet",
+    "greet_then_close_echoing",
     "gzip_bomb",
     "json_body",
     "redirect",
@@ -215,6 +216,20 @@ async def greet(seen: Seen, reply: Reply) -> None:
     sid = (seen.query.get("clientId") or ["sid"])[0]
     status = {"status": {"exec_info": {"queue_remaining": 0}}, "sid": sid}
     await reply.ws_text(json.dumps({"type": "status", "data": status}))
+    await reply.ws_until_closed()
+
+
+async def greet_then_close_echoing(seen: Seen, reply: Reply) -> None:
+    """The greeting and the client's first message (its feature flags), then a close
+    frame whose reason echoes the request's credentials."""
+    sid = (seen.query.get("clientId") or ["sid"])[0]
+    status = {"status": {"exec_info": {"queue_remaining": 0}}, "sid": sid}
+    await reply.ws_text(json.dumps({"type": "status", "data": status}))
+    await reply.ws_read()
+    echoed = [seen.headers.get("authorization", ""), seen.headers.get("x-api-key", "")]
+    echoed += seen.query.get("token", [])
+    reason = " ".join(e for e in echoed if e).encode()[:120]
+    await reply.ws_frame(0x8, struct.pack("!H", 4000) + reason)
     await reply.ws_until_closed()
 
 
