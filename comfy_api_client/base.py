@@ -27,7 +27,7 @@ from comfy_core.http import Request
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
 from comfy_core.progress import Progress, ProgressCounter
-from comfy_core.redact import credential_values, scrub_error, secret_forms
+from comfy_core.redact import client_secrets, scrub_error
 from comfy_core.results import PromptResult
 from comfy_core.tracker import Outgoing, PromptTracker
 from comfy_core.urls import ServerURL
@@ -202,7 +202,7 @@ class ClientBase:
         """Every credential this client sends, in every form a server may echo it."""
         cached: frozenset[str] | None = self.__dict__.get("_secret_forms")
         if cached is None:
-            cached = secret_forms(credential_values(getattr(self, "transport", None), self.url))
+            cached = client_secrets(getattr(self, "transport", None), self.url)
             self.__dict__["_secret_forms"] = cached
         return cached
 

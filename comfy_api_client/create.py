@@ -13,7 +13,7 @@ from comfy_api_client.trackers import create_comfy_state_tracker
 from comfy_core.tracker import PromptTracker
 from comfy_transports.base import AsyncTransport
 from comfy_transports.httpx_websockets import HttpxTransport
-from comfy_transports.settings import Verify
+from comfy_transports.settings import DEFAULT_DOWNLOAD_TIMEOUT, Verify
 
 __all__ = ["create_client"]
 
@@ -37,6 +37,7 @@ async def create_client(
     record: str | None = None,
     tracker: PromptTracker | None = None,
     max_download_size: int | None = MAX_DOWNLOAD_SIZE,
+    download_timeout: float | None = DEFAULT_DOWNLOAD_TIMEOUT,
 ) -> AsyncIterator[ComfyAPIClient]:
     """Connect to the ComfyUI server at ``comfy_url`` and yield a ready client.
 
@@ -56,7 +57,9 @@ async def create_client(
     transcript to that path when the client closes (see docs/transcripts.md).
     ``max_download_size`` bounds what ``download`` and the automatic image
     download hold in memory (256 MiB; None for no bound): past it they raise
-    ``BodyTooLarge``, and ``download_to`` streams to disk instead. ``tracker``
+    ``BodyTooLarge``, and ``download_to`` streams to disk instead, within
+    ``download_timeout`` (600 s; ``http_timeout`` bounds every other request,
+    connect and whole answer, and opening the WebSocket). ``tracker``
     sets how prompts are tracked, e.g. how soon a vanished prompt
     fails: ``PromptTracker(history_attempts=3, history_retry_delay=0.2)``.
 
@@ -65,7 +68,13 @@ async def create_client(
     """
     if transport is None or transport == "httpx":
         transport = HttpxTransport(
-            comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
+            comfy_url,
+            timeout=http_timeout,
+            headers=headers,
+            auth=auth,
+            token=token,
+            verify=verify,
+            download_timeout=download_timeout,
         )
     elif isinstance(transport, str):
         raise ValueError(f"unknown async transport {transport!r}: use 'httpx' or an instance")

@@ -22,9 +22,9 @@ from comfy_api_client.media import ImageInput, to_upload_bytes
 from comfy_api_client.plugins import Hooks
 from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
-from comfy_core.errors import StorageError, TransportError
-from comfy_core.flows import Flow
-from comfy_core.http import Request
+from comfy_core.errors import ComfyError, StorageError, TransportError
+from comfy_core.flows import Flow, check_download, read_flow
+from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
 from comfy_core.outputs import OutputFile
 from comfy_core.results import ImageItem
@@ -48,6 +48,11 @@ __all__ = ["AsyncEndpoints"]
 
 T = TypeVar("T")
 ImageUploadResponse = UploadedFile  # the original package's name
+
+
+def _page_text(request: Request, response: Response) -> str:
+    routes.raise_for_status(request, response)
+    return str(response.text)
 
 
 def _remove(path: Path) -> None:
@@ -75,6 +80,9 @@ class AsyncEndpoints:
     def _check_open(self) -> None:
         raise NotImplementedError
 
+    def _scrub(self, error: BaseException) -> BaseException:
+        raise NotImplementedError
+
     async def run_flow(self, flow: Flow[T]) -> T:
         raise NotImplementedError
 
@@ -85,15 +93,11 @@ class AsyncEndpoints:
 
     async def get_index(self) -> str:
         """``GET /``: the frontend's index page (HTML)."""
-        request = routes.get_index()
-        response = await self.send(request)
-        routes.raise_for_status(request, response)
-        return str(response.text)
+        return await self.run_flow(read_flow(routes.get_index(), _page_text))
 
     async def get_system_stats(self) -> SystemStats:
         """``GET /system_stats``: versions, RAM and devices."""
-        request = routes.get_system_stats()
-        return routes.read_system_stats(request, await self.send(request))
+        return await self.run_flow(read_flow(routes.get_system_stats(), routes.read_system_stats))
 
     async def get_features(self) -> dict[str, Any]:
         """``GET /features``: the server's feature flags (``{}`` on servers without them)."""
@@ -168,8 +172,7 @@ class AsyncEndpoints:
 
     async def get_queue(self) -> QueueState:
         """``GET /queue``: the running prompt and the pending ones in run order."""
-        request = routes.get_queue()
-        return routes.read_queue(request, await self.send(request))
+        return await self.run_flow(read_flow(routes.get_queue(), routes.read_queue))
 
     async def get_queue_remaining(self) -> int:
         """``GET /prompt``: how many prompts are pending or running."""
@@ -279,7 +282,7 @@ class AsyncEndpoints:
         (``format`` re-encodes). Use the returned name: the server may rename on a clash."""
         data = to_upload_bytes(image, name, format)
         request = upload_image(name, data, subfolder=subfolder, overwrite=overwrite, type=type)
-        return read_upload(request, await self.send(request))
+        return await self.run_flow(read_flow(request, read_upload))
 
     async def upload_mask(
         self,
@@ -297,7 +300,7 @@ class AsyncEndpoints:
         request = upload_mask(
             name, data, original_reference, subfolder=subfolder, overwrite=overwrite, type=type
         )
-        return read_upload(request, await self.send(request))
+        return await self.run_flow(read_flow(request, read_upload))
 
     async def retrieve_image(
         self, filename: str, subfolder: str | None = None, type: str | None = None
@@ -340,9 +343,12 @@ class AsyncEndpoints:
                 self.hooks.request_failed(request, exc, time.monotonic() - sent)
             raise
         self.hooks.response_received(request, response, time.monotonic() - sent)
-        if response.status >= 400:
+        if response.status >= 300:  # a 3xx body is no file either: redirects are not followed
             _remove(target)
-        routes.raise_for_status(request, response)
+        try:
+            check_download(request, response)
+        except ComfyError as exc:  # its message quotes the server
+            raise self._scrub(exc) from exc.__cause__
         return target
 
     async def view_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ from comfy_core.errors import (
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
+from comfy_core.redact import redact_url
 from comfy_core.results import PromptResult, outcome_from_history
 from comfy_core.tracker import PromptTracker
 from comfy_core.workflow import check_workflow
@@ -44,7 +45,9 @@ __all__ = [
     "Flow",
     "RetryPolicy",
     "Sleep",
+    "check_download",
     "download_flow",
+    "read_flow",
     "exchange",
     "fetch_result_flow",
     "submit_flow",
@@ -72,6 +75,12 @@ def exchange(request: Request) -> Generator[Request | Sleep, Response | None, Re
 
 RetryPolicy = Callable[[int, "Response | None", "Exception | None"], "float | None"]
 """``(attempt, response, error) -> delay``: seconds before trying again, or None to give up."""
+
+
+def read_flow(request: Request, reader: Callable[[Request, Response], T]) -> Flow[T]:
+    """One request, its answer read by ``reader`` (one of the ``routes`` readers)."""
+    response = yield from exchange(request)
+    return reader(request, response)
 
 
 def _is_retryable(response: Response) -> bool:
@@ -211,10 +220,24 @@ def fetch_result_flow(
     raise PromptLostError(prompt_id=prompt_id, reason=f"no history after {attempts} reads")
 
 
+def check_download(request: Request, response: Response) -> None:
+    """Raise unless ``response`` holds the file: :class:`HTTPStatusError` for a 4xx/5xx,
+    and for a 3xx too (its body is no file, and redirects are never followed)."""
+    if 300 <= response.status < 400:
+        location = redact_url(response.header("location") or "")
+        raise HTTPStatusError(
+            status=response.status,
+            method=request.method,
+            route=request.path,
+            message=f"a redirect to {location or 'nowhere'}, not followed",
+        )
+    routes.raise_for_status(request, response)
+
+
 def download_flow(ref: OutputFile, max_size: int | None = None) -> Flow[bytes]:
     """The bytes of one output file, from ``/view``; :class:`BodyTooLarge` past
     ``max_size`` bytes (the transport stops reading there)."""
     request = routes.view_file(ref, max_size)
     response = yield from exchange(request)
-    routes.raise_for_status(request, response)
+    check_download(request, response)
     return response.body

@@ -20,8 +20,9 @@ __all__ = [
     "is_secret_param",
     "redact_headers",
     "redact_params",
+    "redact_secrets",
     "redact_url",
-    "credential_values",
+    "client_secrets",
     "scrub_error",
     "secret_forms",
 ]
@@ -92,74 +93,75 @@ def redact_text(text: str) -> str:
     )
 
 
+def secret_forms(value: str) -> tuple[str, ...]:
+    """``value`` as it may appear in text: raw, URL-encoded (both ways) and base64."""
+    if not value:
+        return ()
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        base64.b64encode(value.encode()).decode(),
+    }
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` through :func:`redact_text`, then with each of ``secrets`` (literal
+    strings, e.g. a transport's ``secrets``) replaced wherever it occurs.
+
+    The literal pass catches what no pattern can: a custom header's value echoed
+    in a body, a password inside a base64 blob. Give it every form of each secret
+    (:func:`secret_forms`); longer ones are replaced first.
+    """
+    text = redact_text(text)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 _MIN_SECRET = 3  # shorter values would blank out ordinary words
 
 
-def secret_forms(values: Iterable[str]) -> frozenset[str]:
-    """Every form in which ``values`` (tokens, passwords, ``user:pass``, header values)
-    may show up in text a server echoes: raw, URL-encoded, and base64 (Basic auth)."""
-    forms: set[str] = set()
-    for value in values:
-        if len(value) < _MIN_SECRET:
-            continue
-        encoded = base64.b64encode(value.encode()).decode()
-        forms.update({value, quote(value, safe=""), quote_plus(value), encoded})
-        forms.add(encoded.rstrip("="))
-    return frozenset(f for f in forms if len(f) >= _MIN_SECRET)
+def client_secrets(transport: object, url: object) -> frozenset[str]:
+    """Every credential a client sends, in every form: the transport's own list
+    (``ConfiguredTransport.secrets``) and, for a transport without one, the URL's
+    password and query values."""
+    values = set(getattr(transport, "secrets", ()) or ())
+    for _, value in getattr(url, "params", ()) or ():
+        values.update(secret_forms(value))
+    password = getattr(url, "password", None)
+    if password:
+        values.update(secret_forms(password))
+    return frozenset(v for v in values if len(v) >= _MIN_SECRET)
 
 
-def credential_values(transport: object, url: object) -> list[str]:
-    """The credentials a transport sends: its header values (Basic decoded to
-    ``user:pass`` and the password), bearer tokens, the URL's query values and
-    password. Reads ``transport.secrets`` when a transport lists its own."""
-    values = [str(v) for v in getattr(transport, "secrets", ()) or ()]
-    settings = getattr(transport, "settings", None)
-    # Every extra header: custom ones may carry keys under any name.
-    for value in dict(getattr(settings, "headers", {}) or {}).values():
-        scheme, _, rest = value.partition(" ")
-        values.append(value)
-        if scheme.lower() == "bearer":
-            values.append(rest)
-        elif scheme.lower() == "basic":
-            try:
-                pair = base64.b64decode(rest, validate=True).decode()
-            except ValueError:
-                continue
-            values.extend([rest, pair, pair.partition(":")[2]])
-    for source in (getattr(settings, "url", None), url):
-        values.extend(v for _, v in getattr(source, "params", ()) or ())
-        password = getattr(source, "password", None)
-        if password:
-            values.append(password)
-    return values
-
-
-def _clean(text: str, secrets: frozenset[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):  # longest first: no half-forms left
-        text = text.replace(secret, REDACTED)
-    return redact_text(text)
-
-
-def scrub_error(error: BaseException, secrets: frozenset[str]) -> BaseException:
+def scrub_error(error: BaseException, secrets: Iterable[str]) -> BaseException:
     """``error`` with every credential taken out of its message, its text attributes and
-    the exceptions chained to it, in place; returns it, for ``raise scrub_error(...)``.
+    the exceptions chained to it, in place; returns it.
 
     Servers and proxies echo requests in error pages (the URL, the headers): the
     SDK's errors quote server text, so they are cleaned before they reach anyone.
     """
+    secrets = tuple(secrets)
+
+    def clean(text: str) -> str:
+        return redact_secrets(text, secrets)
+
     seen: set[int] = set()
-    current: BaseException | None = error
-    pending = [error]
+    pending: list[BaseException] = [error]
     while pending:
         current = pending.pop()
-        if current is None or id(current) in seen:
+        if id(current) in seen:
             continue
         seen.add(id(current))
-        current.args = tuple(_clean(a, secrets) if isinstance(a, str) else a for a in current.args)
+        current.args = tuple(clean(a) if isinstance(a, str) else a for a in current.args)
         for name, value in list(getattr(current, "__dict__", {}).items()):
             if isinstance(value, str):
-                setattr(current, name, _clean(value, secrets))
+                setattr(current, name, clean(value))
             elif isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
-                setattr(current, name, tuple(_clean(v, secrets) for v in value))
+                setattr(current, name, tuple(clean(v) for v in value))
         pending.extend(c for c in (current.__cause__, current.__context__) if c is not None)
     return error

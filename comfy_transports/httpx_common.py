@@ -1,12 +1,18 @@
 """What the async and sync httpx transports share: building a request, reading the answer,
 and httpx exceptions as the SDK's TransportError tree (messages name the method and path
-only: never the query or credentials)."""
+only: never the query or credentials).
+
+Bodies are read raw (``iter_raw``: httpx's own decoders inflate a whole network read
+at once, a thousandfold for a gzip bomb) and decoded, bounded and counted by
+:class:`~comfy_transports.bodies.BodyReader`. Redirects are never followed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpcore
 import httpx
 
 from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
@@ -31,14 +37,17 @@ def build_request(
 
 @contextmanager
 def mapped_errors(request: Request, netloc: str) -> Iterator[None]:
+    # httpcore's exceptions reach here unmapped from the sync transport's own pool.
     what = f"{request.method} {request.path}"
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
         raise TransportTimeout(f"{what} timed out ({type(exc).__name__})") from exc
-    except httpx.ConnectError as exc:
+    except (httpx.ConnectError, httpcore.ConnectError) as exc:
         raise ConnectError(f"{what}: cannot connect to {netloc}") from exc
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, httpx.StreamError, httpcore.NetworkError) as exc:
+        raise NetworkError(f"{what} failed: {type(exc).__name__}") from exc
+    except (httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         raise NetworkError(f"{what} failed: {type(exc).__name__}") from exc
 
 

@@ -33,9 +33,23 @@ from wsproto.events import (
 from wsproto.utilities import ProtocolError
 
 from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
+from comfy_core.redact import redact_url
+from comfy_transports.deadline import Deadline
 from comfy_transports.settings import TransportSettings
 
 __all__ = ["WsprotoConnection"]
+
+
+def _refusal(event: RejectConnection) -> str:
+    status = event.status_code
+    location = next((v for k, v in event.headers if k.lower() == b"location"), None)
+    if 300 <= status < 400 and location:
+        target = redact_url(location.decode("latin-1"))
+        return (
+            f"the server answered the upgrade with {status}, a redirect to {target}"
+            " (redirects are not followed)"
+        )
+    return f"the server refused the upgrade with {status}"
 
 
 class WsprotoConnection:
@@ -55,16 +69,26 @@ class WsprotoConnection:
 
     @classmethod
     def open(
-        cls, sock: socket.socket, settings: TransportSettings, target: str, what: str
+        cls,
+        sock: socket.socket,
+        settings: TransportSettings,
+        target: str,
+        what: str,
+        deadline: Deadline | None = None,
     ) -> WsprotoConnection:
-        """Do the upgrade handshake on ``sock``; ConnectError if the server refuses it."""
+        """Do the upgrade handshake on ``sock`` by ``deadline`` (``settings.timeout`` from
+        now by default); ConnectError if the server refuses it or redirects."""
         ws = WSConnection(ConnectionType.CLIENT)
         headers = [(k.encode(), v.encode()) for k, v in settings.headers.items()]
+        deadline = deadline or Deadline(settings.timeout)
         try:
-            sock.settimeout(settings.timeout)
+            sock.settimeout(deadline.cap(settings.timeout))
             sock.sendall(ws.send(Request(host=settings.url.netloc, target=target,
                                          extra_headers=headers)))  # fmt: skip
             while True:
+                if deadline.expired:
+                    raise TimeoutError
+                sock.settimeout(deadline.cap(settings.timeout))
                 data = sock.recv(65536)
                 if not data:
                     raise ConnectError(f"{what}: the server closed during the handshake")
@@ -75,9 +99,7 @@ class WsprotoConnection:
                         connection._pending.extend(ws.events())
                         return connection
                     if isinstance(event, RejectConnection):
-                        raise ConnectError(
-                            f"{what}: the server refused the upgrade with {event.status_code}"
-                        )
+                        raise ConnectError(f"{what}: {_refusal(event)}")
                     if isinstance(event, RejectData):
                         continue
         except TimeoutError as exc:

@@ -1,5 +1,11 @@
 """What the asyncio and threading websockets connections share: the connect options built
-from the transport settings, and websockets' exceptions as the SDK's TransportError tree."""
+from the transport settings, connecting without following redirects, and websockets'
+exceptions as the SDK's TransportError tree.
+
+websockets follows a 3xx answer to the upgrade (to another host too, with the custom
+headers, ``X-API-Key`` included, and the URL's query). We never do: the upgrade
+fails with a ConnectError naming the status and the (redacted) ``Location``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,34 @@ from contextlib import contextmanager
 from typing import Any
 
 import websockets
+import websockets.asyncio.client
+import websockets.sync.client
 
 from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
+from comfy_core.redact import redact_url
 from comfy_transports.settings import TransportSettings
 
-__all__ = ["closed_error", "connect_options", "mapped_connect_errors"]
+__all__ = [
+    "AsyncConnectNoRedirect",
+    "SyncConnectNoRedirect",
+    "closed_error",
+    "connect_options",
+    "mapped_connect_errors",
+]
+
+
+class AsyncConnectNoRedirect(websockets.asyncio.client.connect):
+    """websockets' asyncio ``connect``, with every redirect refused (raised as is)."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
+
+
+class SyncConnectNoRedirect(websockets.sync.client.reconnect):
+    """websockets' threading connector, with every redirect refused (raised as is)."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
 
 
 def connect_options(settings: TransportSettings, logger: logging.Logger) -> dict[str, Any]:
@@ -40,6 +69,12 @@ def mapped_connect_errors(what: str) -> Iterator[None]:
         yield
     except websockets.InvalidStatus as exc:
         status = exc.response.status_code
+        location = exc.response.headers.get("Location")
+        if 300 <= status < 400 and location:
+            raise ConnectError(
+                f"{what}: the server answered the upgrade with {status}, a redirect to "
+                f"{redact_url(location)} (redirects are not followed)"
+            ) from exc
         raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
     except (TimeoutError, asyncio.TimeoutError) as exc:
         raise TransportTimeout(f"{what}: opening timed out") from exc

@@ -30,7 +30,7 @@ from comfy_api_client.sync.trackers import (
 from comfy_core.tracker import PromptTracker
 from comfy_transports import SYNC_TRANSPORTS
 from comfy_transports.base import SyncTransport
-from comfy_transports.settings import Verify
+from comfy_transports.settings import DEFAULT_DOWNLOAD_TIMEOUT, Verify
 
 __all__ = [
     "Client",
@@ -60,6 +60,7 @@ def create_client(
     record: str | None = None,
     tracker: PromptTracker | None = None,
     max_download_size: int | None = MAX_DOWNLOAD_SIZE,
+    download_timeout: float | None = DEFAULT_DOWNLOAD_TIMEOUT,
 ) -> Iterator[Client]:
     """Connect to the server at ``comfy_url`` and yield a ready :class:`Client`.
 
@@ -72,7 +73,13 @@ def create_client(
         if transport not in SYNC_TRANSPORTS:
             raise ValueError(f"unknown transport {transport!r}: use one of {list(SYNC_TRANSPORTS)}")
         transport = SYNC_TRANSPORTS[transport](
-            comfy_url, timeout=http_timeout, headers=headers, auth=auth, token=token, verify=verify
+            comfy_url,
+            timeout=http_timeout,
+            headers=headers,
+            auth=auth,
+            token=token,
+            verify=verify,
+            download_timeout=download_timeout,
         )
     pm = make_plugin_manager(
         plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record

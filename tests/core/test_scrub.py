@@ -6,7 +6,7 @@ import base64
 import traceback
 
 from comfy_core.errors import HTTPStatusError, NodeExecutionError, RemoteProtocolError
-from comfy_core.redact import credential_values, scrub_error, secret_forms
+from comfy_core.redact import client_secrets, scrub_error, secret_forms
 from comfy_transports import RequestsTransport
 
 SECRET = "S3ntinel-d0-not-leak"
@@ -23,9 +23,7 @@ def test_every_form_of_every_credential_is_taken_out() -> None:
         token=f"{SECRET}t",
     )
     basic = RequestsTransport("http://127.0.0.1:1", auth=("comfy", f"{SECRET}b"))
-    secrets = secret_forms(
-        credential_values(transport, transport.url) + credential_values(basic, basic.url)
-    )
+    secrets = client_secrets(transport, transport.url) | client_secrets(basic, basic.url)
     echoed = "\n".join(
         [
             f"GET /api/system_stats?token={SECRET}q HTTP/1.1",
@@ -54,6 +52,6 @@ def test_server_text_in_prompt_errors_is_cleaned_too() -> None:
         exception_message=f"bad token {SECRET}",
         traceback=(f"line with {SECRET}",),
     )
-    scrub_error(error, secret_forms([SECRET]))
+    scrub_error(error, secret_forms(SECRET))
     assert SECRET not in _text(error)
     assert error.exception_message == "bad token REDACTED"

@@ -1,0 +1,209 @@
+"""One deadline per request, not per read, for the blocking transports.
+
+The libraries' timeouts bound each socket operation: a server that sends one
+byte every few seconds never trips them, and holds the caller for as long as
+it likes. A transport's ``timeout`` must bound the whole exchange instead.
+
+* :class:`Deadline` is the time left, shared by every read of one request.
+* :data:`CURRENT` holds the deadline of the request this thread is making, so
+  code deep in a library (an httpcore network stream, see :class:`DeadlineBackend`)
+  can cap each read at the time left.
+* :class:`Watchdog` is for code we cannot reach into (urllib3 under requests):
+  a thread that shuts a request's socket down when its deadline passes, which
+  wakes any blocked read at once; the transport then reports a timeout.
+
+The raw-socket transport caps each ``recv`` itself, and the async transport
+wraps the exchange in ``asyncio.wait_for``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import heapq
+import itertools
+import socket
+import threading
+import time
+from typing import Any
+
+import httpcore
+
+__all__ = ["CURRENT", "WATCHDOG", "Deadline", "DeadlineBackend", "Guard", "Watchdog"]
+
+
+class Deadline:
+    """``seconds`` from now (None: never)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def left(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
+
+    def cap(self, timeout: float | None) -> float | None:
+        """``timeout`` for one operation, no later than the deadline (at least a millisecond,
+        so an expired deadline still makes the operation time out rather than block)."""
+        left = self.left()
+        if left is None:
+            return timeout
+        left = max(left, 0.001)
+        return left if timeout is None else min(timeout, left)
+
+    @property
+    def expired(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0
+
+
+CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "comfy_transports_deadline", default=None
+)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """An httpcore stream whose reads and writes end by the current request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    @staticmethod
+    def _timeout(timeout: float | None) -> float | None:
+        deadline = CURRENT.get()
+        if deadline is None:
+            return timeout
+        if deadline.expired:
+            raise httpcore.ReadTimeout("the request's deadline passed")
+        return deadline.cap(timeout)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._timeout(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._inner.start_tls(ssl_context, server_hostname, self._timeout(timeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend, with every stream bounded by :data:`CURRENT`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._timeout(timeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        timeout = _DeadlineStream._timeout(timeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class Guard:
+    """One request under a :class:`Watchdog`: ``attach`` its socket as soon as it is known."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self.released = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            if self.released:
+                return
+            self.fired = True
+            sock = self._sock
+        _shut(sock)
+
+
+def _shut(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    # The plain socket's shutdown, even under TLS: it only wakes the blocked reader
+    # (SSLSocket.shutdown would also drop the SSL object that reader is using).
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class Watchdog:
+    """A thread that fires each guarded request's :class:`Guard` at its deadline."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Guard]] = []
+        self._count = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def guard(self, deadline: Deadline) -> Guard:
+        guard = Guard(deadline)
+        if deadline.at is None:
+            return guard
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.at, next(self._count), guard))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="comfy-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        return guard
+
+    def release(self, guard: Guard) -> None:
+        """The request is over: its guard will not fire (it leaves the heap when due)."""
+        with guard._lock:
+            guard.released = True
+            guard._sock = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                at, _, guard = self._heap[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            if not guard.released:
+                guard.fire()
+
+
+# One thread for the whole process, started by the first guarded request.
+WATCHDOG = Watchdog()
