@@ -168,5 +168,8 @@ async def test_events_of_a_prompt_that_finished_before_iterating(
         await client.wait(prompt, timeout=30)
         events = [type(e) async for e in client.events(prompt)]
         again = [e async for e in client.events(prompt)]
-    assert events[0] is PromptQueued and events[-1] is PromptSucceeded
+    # The server may start a fast prompt before our POST is answered, so its first event is
+    # PromptQueued or ExecutionStarted (prompt_state.py); both are there all the same.
+    assert PromptQueued in events and ExecutionStarted in events
+    assert events[-1] is PromptSucceeded
     assert again == []  # consumed
