@@ -12,7 +12,13 @@ from rich.table import Table
 
 from comfy_api_client.cli.common import ExitCode, console, server_url, url_option
 from comfy_api_client.cli.display import Reporter, reporter
-from comfy_api_client.cli.values import batch, parse_assignments, seed_policy
+from comfy_api_client.cli.values import (
+    batch,
+    is_template,
+    parse_assignments,
+    render_template,
+    seed_policy,
+)
 from comfy_api_client.cli.workflows import check, workflow_argument
 from comfy_api_client.sync import Client, create_client
 from comfy_core.errors import ComfyError
@@ -59,15 +65,19 @@ def run(
     no_validate: bool,
     as_json: bool,
 ) -> None:
-    """Run WORKFLOW (API JSON, UI JSON or a PNG saved by ComfyUI) and save its outputs.
+    """Run WORKFLOW (API JSON, UI JSON, a PNG saved by ComfyUI, or a NAME.template.json
+    manifest whose parameters --set names) and save its outputs.
 
     Exit 0 when every prompt succeeded, 1 when some failed, 2 for a usage or
     validation error, 130 when interrupted (Ctrl-C cancels what this run queued).
     """
     policy = seed_policy(seed)
     with server_url(url, quiet=as_json) as base, create_client(base, timeout=timeout) as client:
-        loaded = client.load_workflow(workflow)
         object_info = client.get_object_info()
+        if is_template(workflow):  # --set names its parameters, or Title.input
+            loaded, assignments = render_template(workflow, assignments, object_info)
+        else:
+            loaded = client.load_workflow(workflow)
         loaded = parse_assignments(loaded, assignments, object_info)
         prompts = batch(loaded, count, policy, object_info)
         if not no_validate:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
 
-from comfy_core.workflows import Workflow
+from comfy_core.workflows import Template, Workflow
 
-__all__ = ["batch", "parse_assignments", "parse_value", "seed_policy"]
+__all__ = [
+    "batch",
+    "is_template",
+    "parse_assignments",
+    "parse_value",
+    "render_template",
+    "seed_policy",
+]
 
 SEED_MODES = ("fixed", "increment", "decrement", "randomize")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -55,6 +63,34 @@ def parse_assignments(
         else:
             values[name] = parse_value(text, param.type)
     return workflow.set(values, object_info=object_info)
+
+
+def is_template(path: Path) -> bool:
+    """A template manifest (``name.template.json``) rather than a workflow file."""
+    return path.name.endswith(".template.json")
+
+
+def render_template(
+    path: Path, assignments: tuple[str, ...], object_info: Mapping[str, Any]
+) -> tuple[Workflow, tuple[str, ...]]:
+    """The template at ``path`` rendered with the ``--set`` values that name its
+    parameters (the others keep their current value); the assignments left over,
+    which name inputs as ``Title.input``."""
+    template = Template.load(path, object_info)
+    # A placeholder fills text; a declared parameter takes its first input's type.
+    kinds = {
+        name: "STRING" if name in template.placeholders else template.targets(name)[0].type
+        for name in template.names
+    }
+    values: dict[str, Any] = template.defaults()
+    rest = []
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if sep and name in kinds:
+            values[name] = parse_value(text, kinds[name])
+        else:
+            rest.append(assignment)
+    return template.render(values), tuple(rest)
 
 
 def _guess(text: str) -> Any:

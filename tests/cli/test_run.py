@@ -90,3 +90,23 @@ def test_the_main_job_starts_its_own_server(cli: Cli, tmp_path: Path, comfy_serv
     assert "starting a local ComfyUI" in done.stderr
     (saved,) = (tmp_path / "out").glob("*.png")
     assert Image.open(saved).size == (256, 256)
+
+
+def test_run_a_template_with_its_parameters(
+    cli: Cli, tmp_path: Path, fresh_color: int, comfy_url: str
+) -> None:
+    write(tmp_path / "noise.json", noise_ui(fresh_color, seed=1, mode="fixed"))
+    manifest = {"format": "comfy-template", "version": 1, "workflow": "noise.json",
+                "parameters": {"seed": "Noise.seed", "color": "Canvas.color"}}  # fmt: skip
+    path = write(tmp_path / "noise.template.json", manifest)
+    done = cli("run", str(path), "--set", "seed=77", "--set", f"color={fresh_color ^ 1}",
+               "--set", "Canvas.width=12", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (prompt_id,) = [json.loads(x)["prompt_id"] for x in done.stdout.splitlines()
+                    if json.loads(x)["event"] == "queued"]  # fmt: skip
+    with create_client(comfy_url, start_state_tracker=None) as client:
+        sent = client.get_history(prompt_id)[prompt_id]["prompt"][2]
+    assert sent["2"]["inputs"]["seed"] == 77
+    assert sent["1"]["inputs"]["color"] == fresh_color ^ 1 and sent["1"]["inputs"]["width"] == 12
+    bad = cli("run", str(path), "--set", "seed=many")
+    assert bad.returncode == 2 and "INT" in bad.stderr
