@@ -20,7 +20,7 @@ from comfy_transports.bodies import reader_for, with_accept_encoding
 from comfy_transports.deadline import CURRENT, Deadline, DeadlineBackend
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
-from comfy_transports.settings import ConfiguredTransport
+from comfy_transports.settings import SyncConfiguredTransport
 from comfy_transports.websockets_sync import SyncWebsocketsConnection, connect_sync
 
 __all__ = ["HttpxSyncTransport"]
@@ -79,7 +79,7 @@ class _DeadlinePool(httpx.BaseTransport):
         self._pool.close()
 
 
-class HttpxSyncTransport(ConfiguredTransport):
+class HttpxSyncTransport(SyncConfiguredTransport):
     """HTTP through ``httpx.Client`` (thread-safe), WebSockets through ``websockets.sync``."""
 
     def _setup(self) -> None:
@@ -94,14 +94,6 @@ class HttpxSyncTransport(ConfiguredTransport):
             transport=_DeadlinePool(self.settings.ssl or ssl.create_default_context(), limits),
             follow_redirects=False,
         )
-
-    def handle_request(self, request: Request) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, None, self.settings.timeout)
-
-    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, write, self.settings.download_timeout)
 
     def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None, seconds: float | None

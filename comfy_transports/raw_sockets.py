@@ -26,7 +26,7 @@ from comfy_core.http import Request, Response
 from comfy_transports.bodies import BodyReader, reader_for
 from comfy_transports.deadline import Deadline
 from comfy_transports.raw_websocket import WsprotoConnection
-from comfy_transports.settings import ConfiguredTransport, TransportSettings
+from comfy_transports.settings import SyncConfiguredTransport, TransportSettings
 
 __all__ = ["RawSocketTransport", "open_socket"]
 
@@ -58,7 +58,7 @@ class _Stale(Exception):
     """A pooled connection was closed by the server before it answered."""
 
 
-class RawSocketTransport(ConfiguredTransport):
+class RawSocketTransport(SyncConfiguredTransport):
     """HTTP over h11 and WebSockets over wsproto, on sockets; same options as the others."""
 
     def _setup(self) -> None:
@@ -171,14 +171,6 @@ class RawSocketTransport(ConfiguredTransport):
             elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
                 body = reader.finish() if reader is not None else b""
                 return Response(status=status, headers=headers, body=body), True
-
-    def handle_request(self, request: Request) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, None, self.settings.timeout)
-
-    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, write, self.settings.download_timeout)
 
     def connect_websocket(self, client_id: str) -> WsprotoConnection:
         what = f"WebSocket {self.url.prefix}/ws"

@@ -31,7 +31,7 @@ from comfy_core.http import Request, Response
 from comfy_transports.bodies import CHUNK, reader_for, with_accept_encoding
 from comfy_transports.deadline import WATCHDOG, Deadline, Guard
 from comfy_transports.log_redaction import redact_logger
-from comfy_transports.settings import ConfiguredTransport
+from comfy_transports.settings import SyncConfiguredTransport
 from comfy_transports.websockets_sync import SyncWebsocketsConnection, connect_sync
 
 __all__ = ["RequestsTransport"]
@@ -68,7 +68,7 @@ class _Adapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-class RequestsTransport(ConfiguredTransport):
+class RequestsTransport(SyncConfiguredTransport):
     """HTTP through ``requests``, WebSockets through ``websockets.sync``; same options as
     :class:`~comfy_transports.httpx_websockets.HttpxTransport`."""
 
@@ -93,14 +93,6 @@ class RequestsTransport(ConfiguredTransport):
             with self._lock:
                 self._sessions.append(session)
         return session
-
-    def handle_request(self, request: Request) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, None, self.settings.timeout)
-
-    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
-        with self._scrubbed():
-            return self._exchange(request, write, self.settings.download_timeout)
 
     def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None, seconds: float | None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from comfy_core.http import Request, Response
 from comfy_core.redact import is_secret_header, is_secret_param, secret_forms
 from comfy_core.urls import ServerURL
 from comfy_transports.base import DEFAULT_MAX_MESSAGE_SIZE
@@ -22,6 +23,7 @@ from comfy_transports.scrub import scrubbed
 __all__ = [
     "DEFAULT_DOWNLOAD_TIMEOUT",
     "ConfiguredTransport",
+    "SyncConfiguredTransport",
     "TransportSettings",
     "Verify",
     "ssl_context",
@@ -172,3 +174,22 @@ class ConfiguredTransport:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url.base!r})"
+
+
+class SyncConfiguredTransport(ConfiguredTransport):
+    """Base of the blocking transports: one ``_exchange`` serves both methods, bounded by
+    ``timeout`` for a whole answer and ``download_timeout`` for a streamed download."""
+
+    def handle_request(self, request: Request) -> Response:
+        with self._scrubbed():
+            return self._exchange(request, None, self.settings.timeout)
+
+    def stream_request(self, request: Request, write: Callable[[bytes], object]) -> Response:
+        with self._scrubbed():
+            return self._exchange(request, write, self.settings.download_timeout)
+
+    def _exchange(
+        self, request: Request, write: Callable[[bytes], object] | None, seconds: float | None
+    ) -> Response:
+        """Send ``request`` and read the answer (into ``write`` if given) within ``seconds``."""
+        raise NotImplementedError

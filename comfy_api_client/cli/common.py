@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -16,7 +15,18 @@ from rich.console import Console
 from comfy_api_client.cli import state
 from comfy_core.errors import ComfyError, LocalProtocolError, WorkflowValidationError
 
-__all__ = ["ExitCode", "console", "err_console", "run_guarded", "server_url", "url_option"]
+if TYPE_CHECKING:
+    from comfy_api_client.sync import Client
+
+__all__ = [
+    "ExitCode",
+    "console",
+    "err_console",
+    "run_guarded",
+    "server_url",
+    "untracked_client",
+    "url_option",
+]
 
 
 class ExitCode(IntEnum):
@@ -123,5 +133,11 @@ def provisioned(*, quiet: bool = False) -> Any:
         return provision(on_step=show)
 
 
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip() not in ("", "0")
+@contextlib.contextmanager
+def untracked_client(url: str | None) -> Iterator[Client]:
+    """A sync client without a feed, on ``url`` or the server :func:`server_url` finds:
+    for commands that ask and act, but submit nothing to watch."""
+    from comfy_api_client.sync import create_client
+
+    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+        yield client

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from comfy_api_client.cli.common import console, server_url, url_option
-from comfy_api_client.sync import create_client
+from comfy_api_client.cli.common import console, untracked_client, url_option
 
 __all__ = ["cancel", "download", "history", "nodes", "queue", "stats"]
 
@@ -18,7 +17,7 @@ __all__ = ["cancel", "download", "history", "nodes", "queue", "stats"]
 @url_option
 def queue(url: str | None) -> None:
     """The server's queue: the running prompt and the pending ones, in run order."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         state = client.get_queue()
     table = Table("state", "number", "prompt id", "nodes")
     for kind, entries in (("running", state.running), ("pending", state.pending)):
@@ -32,7 +31,7 @@ def queue(url: str | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 def history(url: str | None, limit: int) -> None:
     """The newest finished prompts: status and outputs."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         jobs = client.list_jobs(status=["completed", "failed"], limit=limit)
     table = Table("prompt id", "status", "outputs", "seconds")
     for job in jobs:
@@ -50,7 +49,7 @@ def cancel(url: str | None, prompt_ids: tuple[str, ...], everything: bool) -> No
     """Cancel prompts: delete pending ones, interrupt a running one."""
     if not prompt_ids and not everything:
         raise click.UsageError("name PROMPT_ID... or give --all")
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         if everything:
             state = client.get_queue()
             prompt_ids = tuple(e.prompt_id for e in (*state.pending, *state.running))
@@ -65,7 +64,7 @@ def cancel(url: str | None, prompt_ids: tuple[str, ...], everything: bool) -> No
 @click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
 def download(url: str | None, prompt_id: str, out: Path) -> None:
     """Download every output file of a finished prompt into --out."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         result = client.fetch_results(prompt_id)
         for ref in result.files:
             path = client.download_to(ref, out / ref.node_id / ref.filename)
@@ -76,7 +75,7 @@ def download(url: str | None, prompt_id: str, out: Path) -> None:
 @url_option
 def stats(url: str | None) -> None:
     """Server versions, devices and memory."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         found = client.get_system_stats()
     system = found.system
     python = (system.python_version or "?").split()[0]
@@ -100,7 +99,7 @@ def _mib(value: object) -> str:
 @click.argument("pattern", default="*")
 def nodes(url: str | None, pattern: str) -> None:
     """Node classes matching PATTERN (a glob, case-insensitive), with their inputs."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         info = client.get_object_info()
     wanted = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
     table = Table("class", "inputs")

@@ -13,10 +13,10 @@ from comfy_api_client.cli.common import (
     Failure,
     console,
     err_console,
-    server_url,
+    untracked_client,
     url_option,
 )
-from comfy_api_client.sync import Client, create_client
+from comfy_api_client.sync import Client
 from comfy_core.errors import NodeError, WorkflowValidationError
 from comfy_core.validation import validate_prompt
 from comfy_core.workflows import Workflow
@@ -61,7 +61,7 @@ def check(client: Client, workflow: Workflow) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def convert(url: str | None, workflow: Path, output: Path | None) -> None:
     """Convert a UI workflow (or a PNG ComfyUI saved) to the API format, as the frontend does."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         loaded = client.load_workflow(workflow)
     text = json.dumps(loaded.to_api(), indent=2, ensure_ascii=False)
     if output is None:
@@ -76,7 +76,7 @@ def convert(url: str | None, workflow: Path, output: Path | None) -> None:
 @workflow_argument
 def validate(url: str | None, workflow: Path) -> None:
     """Check a workflow offline against the server's nodes: exit 0 if valid, else 2."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         loaded = client.load_workflow(workflow)
         check(client, loaded)
     console.print(f"{workflow}: valid ({len(loaded.nodes)} nodes)")
@@ -87,7 +87,7 @@ def validate(url: str | None, workflow: Path) -> None:
 @workflow_argument
 def params(url: str | None, workflow: Path) -> None:
     """The workflow's parameters: name, type, value, range or choices, seed mode."""
-    with server_url(url) as base, create_client(base, start_state_tracker=None) as client:
+    with untracked_client(url) as client:
         loaded = client.load_workflow(workflow)
         found = loaded.parameters(client.get_object_info())
     table = Table("name", "type", "value", "allowed", "seed")

@@ -115,20 +115,25 @@ def _sub_id(step: Step) -> str:
     )
 
 
-def resolve_input(
-    step: Step, slot: int, visited: set[str] | None = None, type: Any = None
-) -> Origin | WidgetValue | None:
-    """What feeds input ``slot`` of ``step``'s node (None: nothing)."""
-    visited = set() if visited is None else visited
-    unique = f"{_sub_id(step)}:{step.node.id}[I]{slot}"
+def _visit(step: Step, kind: str, slot: int, visited: set[str]) -> None:
+    """Mark (step, input or output ``slot``) resolved; seeing it twice is a cycle."""
+    unique = f"{_sub_id(step)}:{step.node.id}[{kind[0].upper()}]{slot}"
     if unique in visited:
         raise WorkflowRecursionError(
-            f"{step.node.describe()}: circular reference while resolving input {slot}",
+            f"{step.node.describe()}: circular reference while resolving {kind} {slot}",
             node_id=step.id,
             title=step.node.title,
             node_type=step.node.type,
         )
     visited.add(unique)
+
+
+def resolve_input(
+    step: Step, slot: int, visited: set[str] | None = None, type: Any = None
+) -> Origin | WidgetValue | None:
+    """What feeds input ``slot`` of ``step``'s node (None: nothing)."""
+    visited = set() if visited is None else visited
+    _visit(step, "input", slot, visited)
     if not 0 <= slot < len(step.node.inputs):
         raise step.error(f"it has no input {slot}")
     item = step.node.inputs[slot]
@@ -170,15 +175,7 @@ def resolve_output(
     step: Step, slot: int, type: Any, visited: set[str]
 ) -> Origin | WidgetValue | None:
     """What output ``slot`` of ``step``'s node really is, for an input of ``type``."""
-    unique = f"{_sub_id(step)}:{step.node.id}[O]{slot}"
-    if unique in visited:
-        raise WorkflowRecursionError(
-            f"{step.node.describe()}: circular reference while resolving output {slot}",
-            node_id=step.id,
-            title=step.node.title,
-            node_type=step.node.type,
-        )
-    visited.add(unique)
+    _visit(step, "output", slot, visited)
     node = step.node
     if node.mode == BYPASS:
         index = bypass_slot(node, slot, type)
