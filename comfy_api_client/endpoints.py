@@ -348,7 +348,8 @@ class AsyncEndpoints:
         try:
             check_download(request, response)
         except ComfyError as exc:  # its message quotes the server
-            raise self._scrub(exc) from exc.__cause__
+            self._scrub(exc)
+            raise
         return target
 
     async def view_metadata(self, folder_name: str, filename: str) -> dict[str, Any] | None:
