@@ -42,9 +42,12 @@ from comfy_core.tracker import PromptTracker
 from comfy_core.workflow import check_workflow
 
 __all__ = [
+    "Call",
     "Flow",
+    "Gather",
     "RetryPolicy",
     "Sleep",
+    "Steps",
     "check_download",
     "download_flow",
     "read_flow",
@@ -64,6 +67,29 @@ class Sleep:
 
 
 Flow = Generator[Request | Sleep, Response | None, T]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Ask the driver to call ``function(*args)`` outside any lock and send back
+    what it returns; with ``blocking`` (it writes files, say) the async driver
+    runs it in a thread, off the event loop. For plugin hooks in a flow."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    blocking: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """Ask the driver to run ``flows`` to their ends, concurrently where it can,
+    and send back their results in order."""
+
+    flows: tuple[Generator[Any, Any, Any], ...]
+
+
+Steps = Generator[Request | Sleep | Call | Gather, Any, T]
+"""A flow that may also ask for calls and for sub-flows run together (the finish step)."""
 
 
 def exchange(request: Request) -> Generator[Request | Sleep, Response | None, Response]:
