@@ -15,10 +15,10 @@ import json
 import struct
 import tracemalloc
 
-from comfy_api_client.base import ClientBase
-from comfy_api_client.watch import PromptWatch
+from comfy_core.handles import PromptHandle
 from comfy_core.models import PromptResponse
 from comfy_core.progress import ProgressCounter
+from comfy_core.session import Session
 
 PROMPT = "bench-previews-0000-0000-000000000000"
 COUNT, SIZE = 400, 256 * 1024
@@ -34,22 +34,29 @@ def message(kind: str, **data: object) -> str:
     return json.dumps({"type": kind, "data": {"prompt_id": PROMPT, **data}})
 
 
+def drain(session: Session) -> None:
+    while session.next_event() is not None:
+        pass
+
+
 def main() -> None:
-    client = ClientBase("http://127.0.0.1:1")
-    client.tracker.register(PROMPT)
-    client.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
-    client._watches[PROMPT] = PromptWatch(PROMPT, ProgressCounter(PROMPT, 3))
-    client._drain()
+    session = Session()
+    handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, 3))
+    session.open(handle)
+    session.tracker.register(PROMPT)
+    session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
+    drain(session)
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    client._receive(message("execution_start"))
+    session.receive(message("execution_start"))
     for _ in range(COUNT):
-        client._receive(frame(SIZE))  # each frame is a fresh bytes object, as off the wire
-        client._drain()
-    client._receive(message("execution_success"))
-    client._receive(message("executing", node=None))
-    client._drain()
+        session.receive(frame(SIZE))  # each frame is a fresh bytes object, as off the wire
+        drain(session)
+    session.receive(message("execution_success"))
+    session.receive(message("executing", node=None))
+    drain(session)
+    session.resolved(handle)
     gc.collect()
     held, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

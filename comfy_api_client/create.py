@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from comfy_api_client.base import MAX_DOWNLOAD_SIZE
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE, assemble
 from comfy_api_client.client import ComfyAPIClient
-from comfy_api_client.plugins import Hooks, make_plugin_manager
-from comfy_api_client.trackers import create_comfy_state_tracker
+from comfy_api_client.feeds import start_feed
 from comfy_core.tracker import PromptTracker
 from comfy_transports.base import AsyncTransport
 from comfy_transports.httpx_websockets import HttpxTransport
@@ -66,35 +65,29 @@ async def create_client(
     Leaving the block stops the tracker, fails still-pending futures with
     ``ClientClosedError`` and closes every connection within about a second.
     """
-    if transport is None or transport == "httpx":
-        transport = HttpxTransport(
-            comfy_url,
-            timeout=http_timeout,
-            headers=headers,
-            auth=auth,
-            token=token,
-            verify=verify,
-            download_timeout=download_timeout,
-        )
-    elif isinstance(transport, str):
-        raise ValueError(f"unknown async transport {transport!r}: use 'httpx' or an instance")
-    pm = make_plugin_manager(
-        plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
-    )
-    client = ComfyAPIClient(
+    client: ComfyAPIClient = assemble(
+        ComfyAPIClient,
         comfy_url,
-        transport,
+        transport or "httpx",
+        {"httpx": HttpxTransport},
+        http_timeout=http_timeout,
+        headers=headers,
+        auth=auth,
+        token=token,
+        verify=verify,
+        download_timeout=download_timeout,
+        plugins=plugins,
+        builtin_plugins=builtin_plugins,
+        load_entrypoints=load_entrypoints,
+        record=record,
         timeout=timeout,
-        hooks=Hooks(pm),
         tracker=tracker,
         max_download_size=max_download_size,
     )
     try:
         await client.get_system_stats()
         if start_state_tracker is not None:
-            await create_comfy_state_tracker(
-                client, start_state_tracker, **(state_tracker_kwargs or {})
-            )
+            await start_feed(client, start_state_tracker, **(state_tracker_kwargs or {}))
         client.hooks.client_opened(client)
         yield client
     finally:

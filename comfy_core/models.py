@@ -157,14 +157,13 @@ class PromptResponse:
     """The server's receipt for a queued prompt (200 from ``POST /prompt``).
 
     ``node_errors`` is non-empty when some output nodes failed validation and
-    were dropped while the rest were queued. ``future`` is set by the client
-    when it tracks the prompt and resolves to its result.
+    were dropped while the rest were queued. The clients return a subclass that
+    also carries the prompt's future (``comfy_api_client.Receipt``).
     """
 
     prompt_id: str
     number: int | float
     node_errors: dict[str, Any] = field(default_factory=dict)
-    future: Any = None
 
 
 def prompt_id_of(prompt: PromptResponse | str) -> str:

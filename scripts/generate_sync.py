@@ -31,6 +31,8 @@ REPLACEMENTS = [
     (r"\bAsyncTransport\b", "SyncTransport"),
     (r"\.stream_async_request\(", ".stream_request("),
     (r"\bAsyncIterator\b", "Iterator"),
+    # Keep the import sorted once AsyncIterator became Iterator.
+    (r"import Iterator, Callable, Iterable,", "import Callable, Iterable, Iterator,"),
 ]
 
 

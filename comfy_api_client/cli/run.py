@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from comfy_api_client.base import Receipt
 from comfy_api_client.cli.common import ExitCode, console, server_url, url_option
 from comfy_api_client.cli.display import Reporter, reporter
 from comfy_api_client.cli.values import (
@@ -23,7 +24,6 @@ from comfy_api_client.cli.workflows import check, workflow_argument
 from comfy_api_client.sync import Client, create_client
 from comfy_core.errors import ComfyError
 from comfy_core.events import NodeStarted, PreviewReceived
-from comfy_core.models import PromptResponse
 from comfy_core.progress import Progress
 from comfy_core.results import PromptResult
 from comfy_core.workflows import Workflow
@@ -95,7 +95,7 @@ def run(
 def _run_all(
     client: Client, prompts: list[Workflow], report: Reporter, timeout: float
 ) -> tuple[list[PromptResult], dict[str, str]]:
-    submitted: list[PromptResponse] = []
+    submitted: list[Receipt] = []
     try:
         for index, prompt in enumerate(prompts):
             submitted.append(_submit(client, prompt, index, report))
@@ -105,7 +105,7 @@ def _run_all(
         raise
 
 
-def _submit(client: Client, workflow: Workflow, index: int, report: Reporter) -> PromptResponse:
+def _submit(client: Client, workflow: Workflow, index: int, report: Reporter) -> Receipt:
     holder: dict[str, str] = {}
 
     def on_node(event: NodeStarted) -> None:
@@ -130,7 +130,7 @@ def _submit(client: Client, workflow: Workflow, index: int, report: Reporter) ->
 
 
 def _wait_all(
-    client: Client, submitted: list[PromptResponse], report: Reporter, timeout: float
+    client: Client, submitted: list[Receipt], report: Reporter, timeout: float
 ) -> tuple[list[PromptResult], dict[str, str]]:
     futures = {p.future: p for p in submitted if p.future is not None}
     results: list[PromptResult] = []
@@ -160,7 +160,7 @@ def _wait_all(
     return results, failures
 
 
-def _cancel_ours(client: Client, prompts: list[PromptResponse]) -> None:
+def _cancel_ours(client: Client, prompts: list[Receipt]) -> None:
     """Delete our pending prompts and interrupt our running one (never anyone else's)."""
     for prompt in prompts:
         if prompt.future is not None and prompt.future.done():

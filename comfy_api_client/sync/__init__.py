@@ -18,14 +18,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from comfy_api_client.base import MAX_DOWNLOAD_SIZE
-from comfy_api_client.plugins import Hooks, make_plugin_manager
+from comfy_api_client.base import MAX_DOWNLOAD_SIZE, assemble
 from comfy_api_client.sync.client import Client
+from comfy_api_client.sync.feeds import (
+    SyncFeed,
+    SyncPollingFeed,
+    SyncWebSocketFeed,
+    start_sync_feed,
+)
 from comfy_api_client.sync.trackers import (
     SyncHTTPStateTracker,
     SyncStateTracker,
     SyncWebsocketStateTracker,
-    create_sync_state_tracker,
 )
 from comfy_core.tracker import PromptTracker
 from comfy_transports import SYNC_TRANSPORTS
@@ -34,6 +38,9 @@ from comfy_transports.settings import DEFAULT_DOWNLOAD_TIMEOUT, Verify
 
 __all__ = [
     "Client",
+    "SyncFeed",
+    "SyncPollingFeed",
+    "SyncWebSocketFeed",
     "SyncHTTPStateTracker",
     "SyncStateTracker",
     "SyncWebsocketStateTracker",
@@ -69,33 +76,29 @@ def create_client(
     ``auth``, ``token`` and ``verify`` belong to it). Leaving the block stops the
     tracker thread and fails pending futures with ``ClientClosedError``.
     """
-    if isinstance(transport, str):
-        if transport not in SYNC_TRANSPORTS:
-            raise ValueError(f"unknown transport {transport!r}: use one of {list(SYNC_TRANSPORTS)}")
-        transport = SYNC_TRANSPORTS[transport](
-            comfy_url,
-            timeout=http_timeout,
-            headers=headers,
-            auth=auth,
-            token=token,
-            verify=verify,
-            download_timeout=download_timeout,
-        )
-    pm = make_plugin_manager(
-        plugins, builtins=builtin_plugins, load_entrypoints=load_entrypoints, record=record
-    )
-    client = Client(
+    client: Client = assemble(
+        Client,
         comfy_url,
         transport,
+        SYNC_TRANSPORTS,
+        http_timeout=http_timeout,
+        headers=headers,
+        auth=auth,
+        token=token,
+        verify=verify,
+        download_timeout=download_timeout,
+        plugins=plugins,
+        builtin_plugins=builtin_plugins,
+        load_entrypoints=load_entrypoints,
+        record=record,
         timeout=timeout,
-        hooks=Hooks(pm),
         tracker=tracker,
         max_download_size=max_download_size,
     )
     try:
         client.get_system_stats()
         if start_state_tracker is not None:
-            create_sync_state_tracker(client, start_state_tracker, **(state_tracker_kwargs or {}))
+            start_sync_feed(client, start_state_tracker, **(state_tracker_kwargs or {}))
         client.hooks.client_opened(client)
         yield client
     finally:

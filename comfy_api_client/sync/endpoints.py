@@ -10,20 +10,30 @@ import contextlib
 import io
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
+from comfy_api_client.base import ClientBase, Receipt
 from comfy_api_client.media import ImageInput, to_upload_bytes
-from comfy_api_client.plugins import Hooks
 from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
-from comfy_core.errors import ComfyError, StorageError, TransportError
-from comfy_core.flows import Flow, check_download, read_flow
+from comfy_core.errors import ComfyError, StorageError, TransportError, WaitTimeout
+from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.flows import (
+    Flow,
+    Steps,
+    check_download,
+    download_flow,
+    fetch_result_flow,
+    read_flow,
+)
+from comfy_core.handles import PromptHandle
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse, QueueState, SystemStats, prompt_id_of
 from comfy_core.outputs import OutputFile
-from comfy_core.results import ImageItem
+from comfy_core.progress import Progress
+from comfy_core.results import ImageItem, PromptResult
 from comfy_core.schema import NodeSchema
 from comfy_core.uploads import UploadedFile, read_upload, upload_image, upload_mask
 from comfy_core.workflows import (
@@ -66,24 +76,150 @@ def _open_for_writing(path: Path) -> BinaryIO:
         raise StorageError(f"cannot write {str(path)[:200]!r}: {type(exc).__name__}") from exc
 
 
-class SyncEndpoints:
-    """Route methods; the client supplies ``run_flow``, ``send``, ``transport``, ``hooks``."""
+class SyncEndpoints(ClientBase):
+    """Route and prompt methods; the driver supplies ``run_flow``, ``send``, ``transport``,
+    and the two waits, ``_result`` and ``_next_of``."""
 
     transport: SyncTransport
-    hooks: Hooks
     _jobs_api: bool | None = None  # asked once per client, by has_jobs_api
 
-    def _check_open(self) -> None:
-        raise NotImplementedError
-
-    def _scrub(self, error: BaseException) -> BaseException:
-        raise NotImplementedError
-
-    def run_flow(self, flow: Flow[T]) -> T:
+    def run_flow(self, flow: Flow[T] | Steps[T]) -> T:
         raise NotImplementedError
 
     def send(self, request: Request, *, idempotent: bool | None = None) -> Any:
         raise NotImplementedError
+
+    def _result(self, future: Any, timeout: float | None) -> PromptResult:
+        """The future's result; ``TimeoutError`` (the builtin) after ``timeout`` seconds."""
+        raise NotImplementedError
+
+    def _next_of(self, handle: PromptHandle) -> Event | None:
+        """The handle's next event, waiting for it; None when none is to come."""
+        raise NotImplementedError
+
+    # -- prompts ----------------------------------------------------------------
+
+    def submit_workflow(
+        self,
+        workflow: WorkflowSource,
+        return_future: bool = True,
+        *,
+        prompt_id: str | None = None,
+        number: float | None = None,
+        front: bool = False,
+        extra_data: Mapping[str, Any] | None = None,
+        partial_execution_targets: Sequence[str] | None = None,
+        on_progress: Callable[[Progress], Any] | None = None,
+        on_node: Callable[[NodeStarted], Any] | None = None,
+        on_preview: Callable[[PreviewReceived], Any] | None = None,
+        validate: bool = False,
+    ) -> Receipt:
+        """Queue ``workflow`` and return the server's receipt.
+
+        ``workflow`` is an API-format dict, a :class:`~comfy_core.workflows.Workflow`,
+        a UI-format dict, or a path/bytes/text :meth:`load_workflow` reads (a PNG
+        ComfyUI saved, say); UI workflows are converted with the server's
+        ``/object_info`` and sent along in ``extra_pnginfo.workflow``.
+
+        With ``return_future`` the receipt's ``future`` (asyncio's in the async
+        client, ``concurrent.futures``' in the sync one) resolves to the
+        :class:`PromptResult` (images downloaded) or fails with the prompt's
+        error; :meth:`wait` waits with a timeout. A workflow the server refuses
+        raises :class:`WorkflowValidationError` at once.
+
+        With ``validate`` it is checked first, offline, with the client's cached
+        ``/object_info`` (:meth:`Workflow.validate <comfy_core.workflows.Workflow.validate>`):
+        a workflow the server would refuse raises before anything is sent.
+
+        ``on_progress`` gets a :class:`Progress` (per node and overall) as the
+        prompt runs, ``on_node`` each node that starts, ``on_preview`` each
+        preview image; :meth:`events` yields every event of the prompt.
+        Callbacks run in the order of the events, outside the client's lock
+        (in the sync client, on its background threads).
+        """
+        workflow, extra_data = self._prepare_workflow(workflow, extra_data, validate)
+        handle, flow = self._submission(
+            workflow,
+            return_future=return_future,
+            prompt_id=prompt_id,
+            number=number,
+            front=front,
+            extra_data=extra_data,
+            partial_execution_targets=partial_execution_targets,
+            on_progress=on_progress,
+            on_node=on_node,
+            on_preview=on_preview,
+        )
+        try:
+            return self._receipt(self.run_flow(flow), handle)
+        except BaseException:
+            self._abandon(handle)
+            raise
+        finally:
+            self._pump()
+
+    def events(self, prompt: PromptResponse | str) -> Iterator[Event]:
+        """Every event of a tracked prompt, from its submission on, ending with its
+        ``PromptSucceeded`` or ``PromptFailed``. The events of the newest settled
+        prompts are kept for a late call; for a prompt submitted without a future,
+        or long settled, it yields nothing.
+        """
+        handle = self._attach(prompt)
+        if handle is None:
+            return
+        try:
+            while (event := self._next_of(handle)) is not None:
+                yield event
+                if isinstance(event, (PromptSucceeded, PromptFailed)):
+                    return
+        finally:
+            self._detach(handle)
+
+    def wait(
+        self, prompt: PromptResponse | str, timeout: float | None = None
+    ) -> PromptResult:
+        """Wait for a submitted prompt's result; :class:`WaitTimeout` after ``timeout``.
+
+        ``timeout`` defaults to the client's. The prompt keeps running on the
+        server when the wait times out or is cancelled.
+        """
+        future = self._future_of(prompt)
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return self._result(future, limit)
+        except TimeoutError:
+            raise WaitTimeout(
+                f"prompt {prompt_id_of(prompt)} did not finish within {limit} s"
+            ) from None
+
+    def run(
+        self, workflow: WorkflowSource, *, timeout: float | None = None, **options: Any
+    ) -> PromptResult:
+        """Submit ``workflow`` and wait for its result (see :meth:`submit_workflow`)."""
+        prompt = self.submit_workflow(workflow, **options)
+        return self.wait(prompt, timeout)
+
+    def fetch_results(self, prompt: PromptResponse | str) -> PromptResult:
+        """Read a finished prompt's result from the server's history, images downloaded.
+
+        Raises the prompt's error if it failed, :class:`PromptNotFinishedError`
+        while it is queued or running, :class:`PromptLostError` if the server
+        no longer knows it.
+        """
+        result = self.run_flow(fetch_result_flow(prompt_id_of(prompt)))
+        return self.download_images(result)
+
+    def download(self, ref: OutputFile) -> bytes:
+        """The bytes of one output file (any kind: images, latents, video, audio).
+
+        Larger than ``max_download_size`` (256 MiB by default) it raises
+        :class:`BodyTooLarge`: stream such files with :meth:`download_to`.
+        """
+        return self.run_flow(download_flow(ref, self.max_download_size))
+
+    def download_images(self, result: PromptResult) -> PromptResult:
+        """``result`` with ``output_images`` filled in (concurrently in the async client)."""
+        return self.run_flow(self._images(result))
 
     # -- introspection ----------------------------------------------------------
 
@@ -316,9 +452,6 @@ class SyncEndpoints:
         decoded = PILImage.open(io.BytesIO(self.download(ref)))
         decoded.load()
         return decoded
-
-    def download(self, ref: OutputFile) -> bytes:
-        raise NotImplementedError
 
     def download_to(self, ref: OutputFile, path: str | os.PathLike[str]) -> Path:
         """``GET /view`` of an output file streamed into ``path`` (for large files); the path.

@@ -19,8 +19,6 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from comfy_api_client.base import ClientBase
-from comfy_api_client.watch import MAX_PREVIEW_BYTES
 from comfy_core import routes
 from comfy_core.errors import (
     ImageDecodeError,
@@ -31,10 +29,13 @@ from comfy_core.errors import (
 )
 from comfy_core.events import Event, PreviewReceived, PromptFailed, PromptSucceeded
 from comfy_core.flows import submit_flow
+from comfy_core.handles import MAX_PREVIEW_BYTES, PromptHandle
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
+from comfy_core.progress import ProgressCounter
 from comfy_core.results import ImageItem
+from comfy_core.session import Session
 from comfy_core.tracker import Outgoing, PromptTracker
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -178,49 +179,54 @@ def _preview_frame(size: int) -> bytes:
     return struct.pack(">II", 4, len(meta)) + meta + b"\x89PNG\r\n\x1a\n" + bytes(size)
 
 
+def _session_with_handle(nodes: int) -> tuple[Session, PromptHandle]:
+    session = Session()
+    handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, nodes))
+    session.open(handle)
+    session.tracker.register(PROMPT)
+    session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
+    return session, handle
+
+
+def _drain(session: Session) -> None:
+    while session.next_event() is not None:
+        pass
+
+
 def test_previews_are_bounded_in_bytes_and_dropped_when_the_prompt_settles() -> None:
     # 100 MiB of previews: 64 MiB at most while it runs, none once it settled (over the
     # few MiB kept for all settled prompts together).
-    base = ClientBase("http://127.0.0.1:1")
-    base.tracker.register(PROMPT)
-    base.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
-    from comfy_api_client.watch import PromptWatch
-    from comfy_core.progress import ProgressCounter
-
-    watch = PromptWatch(PROMPT, ProgressCounter(PROMPT, 3))
-    base._watches[PROMPT] = watch
-    base._drain()
-    base._receive(json.dumps({"type": "execution_start", "data": {"prompt_id": PROMPT}}))
+    session, handle = _session_with_handle(3)
+    _drain(session)
+    session.receive(json.dumps({"type": "execution_start", "data": {"prompt_id": PROMPT}}))
     for _ in range(400):  # 100 MiB of previews, 256 KiB each
-        base._receive(_preview_frame(256 * 1024))
-        base._drain()
-        assert watch.preview_bytes <= MAX_PREVIEW_BYTES
-    previews = [e for e in watch.buffer if isinstance(e, PreviewReceived)]
-    assert 0 < len(previews) < 400 and watch.preview_bytes == sum(len(p.image) for p in previews)
-    base._receive(json.dumps({"type": "execution_success", "data": {"prompt_id": PROMPT}}))
-    base._receive(_executing(None))
-    base._drain()
-    kept = base._settled[PROMPT]
+        session.receive(_preview_frame(256 * 1024))
+        _drain(session)
+        assert handle.preview_bytes <= MAX_PREVIEW_BYTES
+    previews = [e for e in handle.buffer if isinstance(e, PreviewReceived)]
+    assert 0 < len(previews) < 400 and handle.preview_bytes == sum(len(p.image) for p in previews)
+    session.receive(json.dumps({"type": "execution_success", "data": {"prompt_id": PROMPT}}))
+    session.receive(_executing(None))
+    _drain(session)
+    session.resolved(handle)
+    kept = session.handle(PROMPT)
+    assert kept is handle and session.pending == []
     assert not [e for e in kept.buffer if isinstance(e, PreviewReceived)]
     assert kept.preview_bytes == 0
     assert isinstance(kept.buffer[-1], PromptSucceeded)
 
 
 def test_a_few_small_previews_stay_for_a_late_events_call() -> None:
-    base = ClientBase("http://127.0.0.1:1")
-    from comfy_api_client.watch import PromptWatch
-    from comfy_core.progress import ProgressCounter
-
-    base.tracker.register(PROMPT)
-    base.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
-    base._watches[PROMPT] = PromptWatch(PROMPT, ProgressCounter(PROMPT, 2))
-    base._receive(json.dumps({"type": "execution_start", "data": {"prompt_id": PROMPT}}))
+    session, handle = _session_with_handle(2)
+    session.receive(json.dumps({"type": "execution_start", "data": {"prompt_id": PROMPT}}))
     for _ in range(2):
-        base._receive(_preview_frame(1024))
-    base._receive(json.dumps({"type": "execution_success", "data": {"prompt_id": PROMPT}}))
-    base._receive(_executing(None))
-    base._drain()
-    kept = [e for e in base._settled[PROMPT].buffer if isinstance(e, PreviewReceived)]
+        session.receive(_preview_frame(1024))
+    session.receive(json.dumps({"type": "execution_success", "data": {"prompt_id": PROMPT}}))
+    session.receive(_executing(None))
+    _drain(session)
+    session.resolved(handle)
+    assert session.attach(PROMPT) is handle
+    kept = [e for e in handle.buffer if isinstance(e, PreviewReceived)]
     assert len(kept) == 2
 
 

@@ -54,7 +54,7 @@ async def test_unknown_class_is_refused_before_any_waiting(comfy_url: str) -> No
     async with create_client(comfy_url) as client:
         with pytest.raises(WorkflowValidationError) as caught:
             await client.submit_workflow(workflow)
-        assert client.futures == {}
+        assert client._session.pending == []
         assert client.tracker.tracked == frozenset()
     error = caught.value
     assert error.status == 400
@@ -96,7 +96,7 @@ async def test_hundred_concurrent_prompts_get_their_own_images(
             *(client.submit_workflow(save_image(c, size=8, prefix="sdk_many")) for c in colors)
         )
         results = await asyncio.gather(*(client.wait(p) for p in prompts))
-        assert client.futures == {}
+        assert client._session.pending == []
         assert client.tracker.tracked == frozenset()
     assert len({p.prompt_id for p in prompts}) == 100
     for color, prompt, result in zip(colors, prompts, results, strict=True):

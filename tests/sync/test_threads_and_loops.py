@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from comfy_api_client import ClientClosedError
 from comfy_api_client.sync import create_client
+from comfy_core.events import NodeStarted
 from tests.workflows import rgb, save_image, slow
 
 
@@ -31,7 +34,7 @@ def test_eight_threads_share_one_client(comfy_url: str, fresh_color: int, transp
 
         with ThreadPoolExecutor(8) as pool:
             outcomes = list(pool.map(work, colors))
-        assert client.futures == {}
+        assert client._session.pending == []
     assert [pixel for _, pixel in outcomes] == [rgb(color) for color in colors]
 
 
@@ -45,3 +48,29 @@ def test_close_fails_pending_futures_and_stops_the_thread(comfy_url: str, fresh_
         prompt.future.result(5)
     with create_client(comfy_url, start_state_tracker=None) as cleanup:
         cleanup.cancel(prompt)
+
+
+def test_a_blocked_callback_blocks_no_other_thread(comfy_url: str, fresh_colors: Any) -> None:
+    # on_node of the first prompt blocks whichever thread runs it (the feed's, or the
+    # submitter's if the events beat the POST answer). The client's lock must be free:
+    # another thread still submits and reads the queue meanwhile.
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(node: NodeStarted) -> None:
+        entered.set()
+        release.wait(60)
+
+    first_workflow = save_image(fresh_colors(), prefix="sdk_stuck")
+    with create_client(comfy_url, timeout=60) as client, ThreadPoolExecutor(2) as threads:
+        submitting = threads.submit(client.submit_workflow, first_workflow, on_node=stuck)
+        assert entered.wait(30), "the callback never ran"
+        other = threads.submit(
+            client.submit_workflow, save_image(fresh_colors(), prefix="sdk_free")
+        )
+        second = other.result(10)
+        assert threads.submit(client.get_queue).result(10) is not None
+        release.set()
+        first = submitting.result(10)
+        assert first.future is not None and second.future is not None
+        assert client.wait(first).prompt_id == first.prompt_id
+        assert client.wait(second).prompt_id == second.prompt_id
