@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.events import (
+    Event,
+    NodeStarted,
+    PreviewReceived,
+    PromptFailed,
+    PromptQueued,
+    PromptSucceeded,
+)
 from comfy_core.progress import Progress, ProgressCounter
 
 __all__ = ["MAX_BUFFERED", "MAX_PREVIEW_BYTES", "Callback", "PromptHandle"]
@@ -55,7 +62,12 @@ class PromptHandle:
         """Buffer ``event`` for consumers; return the callbacks due for it, in order."""
         if len(self.buffer) == self.buffer.maxlen and isinstance(self.buffer[0], PreviewReceived):
             self.preview_bytes -= len(self.buffer[0].image)  # about to give way
-        self.buffer.append(event)
+        if isinstance(event, PromptQueued):
+            # The server may run a fast prompt before its POST is answered: the receipt
+            # then comes after the outcome, yet it is the prompt's first event.
+            self.buffer.appendleft(event)
+        else:
+            self.buffer.append(event)
         if isinstance(event, PreviewReceived):
             self.preview_bytes += len(event.image)
             if self.preview_bytes > self.max_preview_bytes:

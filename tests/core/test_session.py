@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from comfy_core.errors import RemoteProtocolError
-from comfy_core.events import Event, NodeStarted, PromptSucceeded, StatusReported
+from comfy_core.events import Event, NodeStarted, PromptQueued, PromptSucceeded, StatusReported
 from comfy_core.handles import Callback, PromptHandle
 from comfy_core.models import PromptResponse
 from comfy_core.progress import Progress, ProgressCounter
@@ -157,3 +157,18 @@ def test_a_failed_submit_discards_its_handle() -> None:
     session.open(handle)
     session.discard("p")
     assert session.pending == [] and session.handle("p") is None
+
+
+def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> None:
+    # A fast prompt can finish before its POST is answered (PROTOCOL.md, the race).
+    session = Session()
+    handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, 2))
+    session.open(handle)
+    session.tracker.register(PROMPT)
+    for message in SUCCESS:
+        session.receive(message)
+    drain(session)
+    session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
+    drain(session)
+    kinds = [type(e) for e in handle.buffer]
+    assert kinds[0] is PromptQueued and kinds[-1] is PromptSucceeded
