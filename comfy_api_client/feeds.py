@@ -57,6 +57,10 @@ class Feed(FeedBase):
             self.client._add_feed(self)
             self._tasks.append(asyncio.get_running_loop().create_task(self._run()))
 
+    def is_alive(self) -> bool:
+        """Whether the feed's loop is running (nothing but ``stop()`` ends it)."""
+        return bool(self._tasks) and not self._tasks[0].done()
+
     async def _open(self) -> None:
         """What must be done before ``start()`` returns."""
 

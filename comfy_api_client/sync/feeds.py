@@ -48,6 +48,10 @@ class SyncFeed(FeedBase):
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self._thread.start()
 
+    def is_alive(self) -> bool:
+        """Whether the feed's loop is running (nothing but ``stop()`` ends it)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _open(self) -> None:
         """What must be done before ``start()`` returns."""
 

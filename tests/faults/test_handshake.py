@@ -29,11 +29,7 @@ FAILURES = 2
 
 
 def _alive(feed: Any) -> bool:
-    task = getattr(feed, "_task", None)
-    if task is not None:
-        return not task.done()
-    thread = feed._thread
-    return thread is not None and thread.is_alive()
+    return bool(feed.is_alive())
 
 
 @contextlib.contextmanager

@@ -41,9 +41,9 @@ def test_eight_threads_share_one_client(comfy_url: str, fresh_color: int, transp
 def test_close_fails_pending_futures_and_stops_the_thread(comfy_url: str, fresh_color: int) -> None:
     with create_client(comfy_url) as client:
         prompt = client.submit_workflow(slow(fresh_color, blurs=2))
-        (tracker,) = client.state_trackers
-        thread = tracker._thread  # the test checks the thread really ends
-    assert thread is not None and not thread.is_alive()
+        (feed,) = client.state_trackers
+        assert feed.is_alive()
+    assert not feed.is_alive()  # its thread really ended
     with pytest.raises(ClientClosedError):
         prompt.future.result(5)
     with create_client(comfy_url, start_state_tracker=None) as cleanup:
