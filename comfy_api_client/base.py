@@ -20,8 +20,9 @@ from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.sending import retry_policy
 from comfy_api_client.watch import PromptWatch
 from comfy_core import routes
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
 from comfy_core.errors import ClientClosedError, ComfyError, RemoteProtocolError
-from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.events import Event, NodeStarted, PreviewReceived
 from comfy_core.flows import Flow, submit_flow
 from comfy_core.http import Request
 from comfy_core.models import PromptResponse

@@ -10,6 +10,7 @@ Start with :class:`PromptTracker` (``receive_text`` / ``receive_binary`` /
 ``examples/raw_loop.py`` drives both by hand.
 """
 
+from comfy_core.conclusions import PromptFailed, PromptQueued, PromptSucceeded
 from comfy_core.errors import (
     AmbiguousNodeError,
     BodyTooLarge,
@@ -66,9 +67,6 @@ from comfy_core.events import (
     PreviewReceived,
     ProgressStateUpdated,
     ProgressUpdated,
-    PromptFailed,
-    PromptQueued,
-    PromptSucceeded,
     StatusReported,
     TextReceived,
     UnknownMessage,

@@ -23,8 +23,9 @@ from comfy_api_client.observed import ObservedSyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
 from comfy_api_client.sync.endpoints import SyncEndpoints
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
 from comfy_core.errors import ClientClosedError, ComfyError, TransportError, WaitTimeout
-from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.events import Event, NodeStarted, PreviewReceived
 from comfy_core.flows import Flow, Sleep, download_flow, fetch_result_flow
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse, prompt_id_of

@@ -22,6 +22,7 @@ from PIL import Image
 from comfy_api_client.base import ClientBase
 from comfy_api_client.watch import MAX_PREVIEW_BYTES
 from comfy_core import routes
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
 from comfy_core.errors import (
     ImageDecodeError,
     ImageTooLargeError,
@@ -29,7 +30,7 @@ from comfy_core.errors import (
     RemoteProtocolError,
     UnreadableAnswerError,
 )
-from comfy_core.events import Event, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.events import Event, PreviewReceived
 from comfy_core.flows import submit_flow
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
