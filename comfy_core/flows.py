@@ -134,10 +134,10 @@ def _post_prompt(
             try:
                 found = yield from _find_submitted(prompt_id)
             except (TransportError, HTTPStatusError, RemoteProtocolError) as exc:
-                response, error = (
-                    None,
-                    TransportError(f"cannot check for prompt {prompt_id}: {exc}"),
-                )
+                error = TransportError(f"cannot check for prompt {prompt_id}: {exc}")
+                # Raised later, once retrying gives up: chained by hand, as no raise is here.
+                error.__cause__ = exc
+                response = None
                 continue
             if found is not None:
                 return found

@@ -113,9 +113,9 @@ class HttpxTransport(ConfiguredTransport):
     ) -> Response:
         try:
             return await asyncio.wait_for(self._exchange(request, write), seconds)
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
             what = f"{request.method} {request.path}"
-            raise TransportTimeout(f"{what} took longer than {seconds} s") from None
+            raise TransportTimeout(f"{what} took longer than {seconds} s") from exc
 
     async def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None
