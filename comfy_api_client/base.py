@@ -31,8 +31,9 @@ from typing import Any
 from comfy_api_client.plugins import Hooks, make_plugin_manager
 from comfy_api_client.sending import retry_policy
 from comfy_core import routes
-from comfy_core.errors import ClientClosedError, ComfyError, TransportError
-from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
+from comfy_core.errors import ClientClosedError, ComfyError, InvalidArgument, TransportError
+from comfy_core.events import Event, NodeStarted, PreviewReceived
 from comfy_core.flows import Call, Flow, Gather, Sleep, Steps, download_flow, submit_flow
 from comfy_core.handles import PromptHandle
 from comfy_core.http import Request
@@ -265,13 +266,13 @@ class ClientBase:
                 self._session.discard(handle.prompt_id)
 
     def _future_of(self, prompt: PromptResponse | str) -> Any:
-        """The future of a submitted prompt; LocalProtocolError-like ValueError if none."""
+        """The future of a submitted prompt; :class:`InvalidArgument` (a ValueError) if none."""
         prompt_id = prompt_id_of(prompt)
         with self._lock:
             handle = self._session.handle(prompt_id)
         future = handle.future if handle is not None else getattr(prompt, "future", None)
         if future is None:
-            raise ValueError(f"prompt {prompt_id} has no future: use fetch_results()")
+            raise InvalidArgument(f"prompt {prompt_id} has no future: use fetch_results()")
         return future
 
     def _resolve(self, handle: PromptHandle, outcome: PromptResult | BaseException) -> None:
@@ -410,7 +411,7 @@ def assemble(
     and its plugin manager: what both ``create_client``s do before any I/O."""
     if isinstance(transport, str):
         if transport not in transports:
-            raise ValueError(f"unknown transport {transport!r}: use one of {list(transports)}")
+            raise InvalidArgument(f"unknown transport {transport!r}: use one of {list(transports)}")
         transport = transports[transport](
             comfy_url,
             timeout=http_timeout,

@@ -18,7 +18,7 @@ from comfy_api_client.endpoints import AsyncEndpoints
 from comfy_api_client.observed import ObservedAsyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
-from comfy_core.errors import ComfyError, TransportError
+from comfy_core.errors import ComfyError, TransportError, WaitTimeout
 from comfy_core.events import Event
 from comfy_core.flows import Call, Flow, Gather, Sleep, Steps
 from comfy_core.handles import PromptHandle
@@ -135,11 +135,11 @@ class ComfyAPIClient(AsyncEndpoints):
         await self.run_flow(self._reconcile())
         self._pump()
 
-    async def _result(self, future: Any, timeout: float | None) -> PromptResult:
+    async def _result(self, future: Any, timeout: float | None, prompt_id: str) -> PromptResult:
         try:
             result: PromptResult = await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError from None
+        except asyncio.TimeoutError as exc:
+            raise WaitTimeout(f"prompt {prompt_id} did not finish within {timeout} s") from exc
         return result
 
     async def _next_of(self, handle: PromptHandle) -> Event | None:

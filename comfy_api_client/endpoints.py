@@ -22,8 +22,9 @@ from comfy_api_client.base import ClientBase, Receipt
 from comfy_api_client.media import ImageInput, to_upload_bytes
 from comfy_core import api, jobs, routes
 from comfy_core.api import CancelOutcome, FileList, JobInfo
-from comfy_core.errors import ComfyError, StorageError, TransportError, WaitTimeout
-from comfy_core.events import Event, NodeStarted, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
+from comfy_core.errors import ComfyError, StorageError, TransportError
+from comfy_core.events import Event, NodeStarted, PreviewReceived
 from comfy_core.flows import (
     Flow,
     Steps,
@@ -93,8 +94,8 @@ class AsyncEndpoints(ClientBase):
     async def send(self, request: Request, *, idempotent: bool | None = None) -> Any:
         raise NotImplementedError
 
-    async def _result(self, future: Any, timeout: float | None) -> PromptResult:
-        """The future's result; ``TimeoutError`` (the builtin) after ``timeout`` seconds."""
+    async def _result(self, future: Any, timeout: float | None, prompt_id: str) -> PromptResult:
+        """The future's result; :class:`WaitTimeout` after ``timeout`` seconds."""
         raise NotImplementedError
 
     async def _next_of(self, handle: PromptHandle) -> Event | None:
@@ -187,14 +188,8 @@ class AsyncEndpoints(ClientBase):
         ``timeout`` defaults to the client's. The prompt keeps running on the
         server when the wait times out or is cancelled.
         """
-        future = self._future_of(prompt)
         limit = self.timeout if timeout is None else timeout
-        try:
-            return await self._result(future, limit)
-        except TimeoutError:
-            raise WaitTimeout(
-                f"prompt {prompt_id_of(prompt)} did not finish within {limit} s"
-            ) from None
+        return await self._result(self._future_of(prompt), limit, prompt_id_of(prompt))
 
     async def run(
         self, workflow: WorkflowSource, *, timeout: float | None = None, **options: Any

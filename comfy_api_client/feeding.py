@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from comfy_core.errors import InvalidArgument
 from comfy_core.urls import ServerURL
 
 __all__ = ["FeedBase", "PollingOptions", "WebSocketOptions", "feed_class"]
@@ -86,10 +87,10 @@ def check_feed_options(
 
 
 def feed_class(feeds: Mapping[str, type[Any]], name: str) -> type[Any]:
-    """The feed class called ``name``; ValueError naming the valid ones otherwise."""
+    """The feed class called ``name``; else InvalidArgument (a ValueError) naming the valid ones."""
     cls = feeds.get(name)
     if cls is None:
-        raise ValueError(
+        raise InvalidArgument(
             f"Unknown Comfy client state tracker '{name}'. Valid options are {list(feeds)}"
         )
     return cls

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from comfy_core.errors import ComfyError
+
 __all__ = [
     "COMFYUI_VERSION",
     "Install",
@@ -56,7 +58,7 @@ _TORCH_PINS = ("torch==2.14.1", "torchvision==0.29.1")
 _DROPPED_REQUIREMENTS = ("torch", "torchvision", "torchaudio", "spandrel")
 
 
-class ServerStartError(RuntimeError):
+class ServerStartError(ComfyError, RuntimeError):
     """The local ComfyUI could not be provisioned or did not become ready."""
 
 

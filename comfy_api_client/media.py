@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from comfy_core.errors import InvalidArgumentType, MediaNotFound
+
 __all__ = ["ImageInput", "to_upload_bytes"]
 
 ImageInput = Any  # bytes | str | os.PathLike[str] | IO[bytes] | PIL.Image.Image
@@ -31,13 +33,13 @@ def to_upload_bytes(image: ImageInput, name: str, format: str | None = None) -> 
     elif isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
-            raise FileNotFoundError(f"cannot upload {str(path)!r}: no such file")
+            raise MediaNotFound(f"cannot upload {str(path)!r}: no such file")
         data = path.read_bytes()
     elif hasattr(image, "read"):
         stream: IO[Any] = image
         data = stream.read()
         if not isinstance(data, bytes):
-            raise TypeError("the file object must be opened in binary mode ('rb')")
+            raise InvalidArgumentType("the file object must be opened in binary mode ('rb')")
     elif hasattr(image, "save") and hasattr(image, "mode"):  # a PIL image
         from PIL import Image as PILImage
 
@@ -45,7 +47,7 @@ def to_upload_bytes(image: ImageInput, name: str, format: str | None = None) -> 
         guessed = PILImage.registered_extensions().get(ext)
         return _encode(image, format or image.format or guessed or "PNG")
     else:
-        raise TypeError(
+        raise InvalidArgumentType(
             "image must be bytes, a path, a binary file object or a PIL image, "
             f"not {type(image).__name__}"
         )

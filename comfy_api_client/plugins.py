@@ -2,9 +2,13 @@
 
 :func:`make_plugin_manager` builds a fresh ``pluggy.PluginManager`` for each
 client (there is no global one): the hookspecs, the built-in plugins
-(``comfy_plugins.logs`` and a default ``comfy_plugins.retry.RetryPlugin``),
-third-party plugins from the entry-point group ``comfy_api_client``, and the
-plugins given explicitly. Two environment variables limit what is loaded:
+(:data:`BUILTIN_PLUGINS`: ``comfy_plugins.logs`` and a default
+``comfy_plugins.retry.RetryPlugin``), third-party plugins from the entry-point
+group ``comfy_api_client``, and the plugins given explicitly. A plugin given
+explicitly whose ``replaces_builtin`` attribute names a built-in (as
+``RetryPlugin`` does: two retry policies would each get a say, and the default
+one would retry what the user's gave up on) is registered instead of it. Two
+environment variables limit what is loaded:
 
 * ``COMFY_API_CLIENT_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry points;
 * ``COMFY_API_CLIENT_PLUGINS=name1,name2`` loads only those entry points.
@@ -20,6 +24,7 @@ the client can fail that prompt's future with it.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 import os
@@ -36,11 +41,34 @@ from comfy_core.http import Request, Response
 from comfy_core.outputs import OutputFile
 from comfy_core.results import PromptResult
 
-__all__ = ["AUTOLOAD_ENV", "ALLOWLIST_ENV", "Hooks", "make_plugin_manager"]
+__all__ = ["ALLOWLIST_ENV", "AUTOLOAD_ENV", "BUILTIN_PLUGINS", "Hooks", "make_plugin_manager"]
 
 AUTOLOAD_ENV = "COMFY_API_CLIENT_DISABLE_PLUGIN_AUTOLOAD"
 ALLOWLIST_ENV = "COMFY_API_CLIENT_PLUGINS"
 log = logging.getLogger("comfy_api_client.plugins")
+
+# The built-in plugins, by registration name: a module ("package.module"), registered as
+# it is, or a class ("package.module:Class"), registered as an instance made without
+# arguments. Named, not imported, so that importing the SDK loads no plugin.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("comfy.logs", "comfy_plugins.logs"),
+    ("comfy.retry", "comfy_plugins.retry:RetryPlugin"),
+)
+_RECORDER = "comfy_plugins.recorder:Recorder"
+_RECORD_ENV = "comfy_plugins.recorder:RECORD_ENV"
+
+
+def _resolve(target: str) -> Any:
+    """The module ``target`` names, or its attribute after the colon."""
+    module, _, attribute = target.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
+
+
+def _builtin(target: str) -> object:
+    """The plugin ``target`` names: the module itself, or an instance of the class."""
+    plugin = _resolve(target)
+    return plugin() if ":" in target else plugin
 
 
 def _raising_plugin(hook: Any, tb: TracebackType | None) -> str:
@@ -76,30 +104,28 @@ def make_plugin_manager(
 ) -> pluggy.PluginManager:
     """A new plugin manager with the built-ins, entry points and ``plugins`` registered.
 
-    ``plugins=None`` means none beyond those. A ``RetryPlugin`` among ``plugins``
-    replaces the default one; pass
+    ``plugins=None`` means none beyond those. A plugin among ``plugins`` whose
+    ``replaces_builtin`` attribute is the name of a built-in (``RetryPlugin``'s
+    is ``"comfy.retry"``) is registered instead of that built-in; pass
     ``builtins=False`` for no built-in plugin at all. ``record`` (or the
     ``COMFY_API_CLIENT_RECORD`` environment variable) adds a recorder writing
     the session's transcript to that path.
     """
-    from comfy_plugins import logs
-    from comfy_plugins.recorder import RECORD_ENV, Recorder
-    from comfy_plugins.retry import RetryPlugin
-
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     plugins = list(plugins or ())
     if builtins:
-        pm.register(logs, name="comfy.logs")
-        if not any(isinstance(p, RetryPlugin) for p in plugins):
-            pm.register(RetryPlugin(), name="comfy.retry")
+        replaced = {getattr(p, "replaces_builtin", None) for p in plugins}
+        for name, target in BUILTIN_PLUGINS:
+            if name not in replaced:
+                pm.register(_builtin(target), name=name)
     if load_entrypoints:
         _load_entry_points(pm)
     for plugin in plugins:
         pm.register(plugin)
-    record = record or os.environ.get(RECORD_ENV) or None
+    record = record or os.environ.get(_resolve(_RECORD_ENV)) or None
     if record is not None:
-        pm.register(Recorder(record), name="comfy.recorder")
+        pm.register(_resolve(_RECORDER)(record), name="comfy.recorder")
     pm.check_pending()
     return pm
 

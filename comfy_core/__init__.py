@@ -10,6 +10,7 @@ Start with :class:`PromptTracker` (``receive_text`` / ``receive_binary`` /
 ``examples/raw_loop.py`` drives both by hand.
 """
 
+from comfy_core.conclusions import PromptFailed, PromptQueued, PromptSucceeded
 from comfy_core.errors import (
     AmbiguousNodeError,
     BodyTooLarge,
@@ -22,10 +23,15 @@ from comfy_core.errors import (
     ImageTooLargeError,
     InputError,
     InputNotFoundError,
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidURL,
     LinkedInputError,
     LocalProtocolError,
+    MediaNotFound,
     MissingNode,
     MissingNodeTypesError,
+    NameNotFound,
     NetworkError,
     NodeError,
     NodeExecutionError,
@@ -36,6 +42,7 @@ from comfy_core.errors import (
     PromptLostError,
     PromptNotFinishedError,
     ProtocolError,
+    ReadOnlyError,
     RemoteProtocolError,
     StorageError,
     TransportError,
@@ -66,14 +73,20 @@ from comfy_core.events import (
     PreviewReceived,
     ProgressStateUpdated,
     ProgressUpdated,
-    PromptFailed,
-    PromptQueued,
-    PromptSucceeded,
     StatusReported,
     TextReceived,
     UnknownMessage,
 )
-from comfy_core.flows import Flow, Sleep, download_flow, fetch_result_flow, submit_flow
+from comfy_core.flows import (
+    Call,
+    Flow,
+    Gather,
+    Sleep,
+    Steps,
+    download_flow,
+    fetch_result_flow,
+    submit_flow,
+)
 from comfy_core.http import Request, Response
 from comfy_core.messages import parse_binary, parse_message, parse_text
 from comfy_core.models import (
@@ -116,11 +129,16 @@ __all__ = [
     "ImageTooLargeError",
     "InputError",
     "InputNotFoundError",
+    "InvalidArgument",
+    "InvalidArgumentType",
+    "InvalidURL",
     "LinkedInputError",
     "LocalProtocolError",
+    "MediaNotFound",
     "LogsReceived",
     "MissingNode",
     "MissingNodeTypesError",
+    "NameNotFound",
     "NetworkError",
     "NodeError",
     "NodeExecuted",
@@ -150,12 +168,16 @@ __all__ = [
     "PromptSucceeded",
     "PromptTracker",
     "ProtocolError",
+    "ReadOnlyError",
     "QueueEntry",
     "QueueState",
     "RemoteProtocolError",
     "Request",
     "Response",
     "Sleep",
+    "Call",
+    "Gather",
+    "Steps",
     "StatusReported",
     "StorageError",
     "SystemInfo",

@@ -102,8 +102,8 @@ def queue_remaining() -> Flow[int]:
     data = yield from _json(_get("/prompt"))
     try:
         return int(data["exec_info"]["queue_remaining"])
-    except (KeyError, TypeError, ValueError):
-        raise RemoteProtocolError("GET /prompt should give exec_info.queue_remaining") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RemoteProtocolError("GET /prompt should give exec_info.queue_remaining") from exc
 
 
 def delete_from_queue(prompt_ids: Iterable[str]) -> Flow[None]:

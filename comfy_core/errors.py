@@ -29,8 +29,13 @@ __all__ = [
     "ImageDecodeError",
     "ImageTooLargeError",
     "InputError",
+    "InvalidArgument",
+    "InvalidArgumentType",
+    "InvalidURL",
     "LocalProtocolError",
+    "MediaNotFound",
     "MissingNode",
+    "NameNotFound",
     "NetworkError",
     "NodeError",
     "NodeExecutionError",
@@ -39,6 +44,7 @@ __all__ = [
     "PromptLostError",
     "PromptNotFinishedError",
     "ProtocolError",
+    "ReadOnlyError",
     "RemoteProtocolError",
     "StorageError",
     "TransportError",
@@ -69,6 +75,49 @@ class ProtocolError(ComfyError):
 
 class LocalProtocolError(ProtocolError):
     """The caller used the core in a way the protocol does not allow."""
+
+
+class InvalidArgument(LocalProtocolError, ValueError):
+    """An argument has the right type but a value the SDK cannot take; the message names it.
+
+    A ``ValueError`` too, so code written against the builtin keeps working.
+    """
+
+
+class InvalidArgumentType(LocalProtocolError, TypeError):
+    """An argument is of a type the SDK does not take; the message names it and the type given.
+
+    A ``TypeError`` too, so code written against the builtin keeps working.
+    """
+
+
+class InvalidURL(InvalidArgument):
+    """A server URL cannot be used: empty, not http(s), without a host, or with a bad port."""
+
+
+class MediaNotFound(LocalProtocolError, FileNotFoundError):
+    """A file given to upload does not exist; the message names it.
+
+    A ``FileNotFoundError`` too, as ``open`` would have raised.
+    """
+
+
+class NameNotFound(LocalProtocolError, KeyError):
+    """A lookup by name found nothing (an input of a node schema, ...); the message says what.
+
+    A ``KeyError`` too, as the mapping-like lookups it comes from promise.
+    """
+
+    def __str__(self) -> str:
+        # KeyError shows its argument's repr (the quoted key); this one holds a sentence.
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class ReadOnlyError(LocalProtocolError, AttributeError):
+    """An attribute of an immutable object (a ``Workflow``) was assigned.
+
+    An ``AttributeError`` too, as for frozen dataclasses.
+    """
 
 
 class WorkflowFormatError(LocalProtocolError):

@@ -1,4 +1,4 @@
-"""Events: what the server told us, and what the tracker concluded about a prompt.
+"""Events: what the server told us, one per WebSocket message.
 
 Wire events (one per WebSocket message) are named for the fact they observe:
 ``NodeStarted`` for ``executing``, ``NodeExecuted`` for ``executed`` and so on.
@@ -7,20 +7,16 @@ the server sent none). Message types we do not know become
 :class:`UnknownMessage`: custom nodes invent their own, and they are never an
 error.
 
-Prompt events (:class:`PromptQueued`, :class:`PromptSucceeded`,
-:class:`PromptFailed`) are produced by :class:`comfy_core.tracker.PromptTracker`
-when it settles a tracked prompt. All events are immutable; sequences are tuples.
+What the tracker concludes about a prompt (``PromptQueued``,
+``PromptSucceeded``, ``PromptFailed``) lives in :mod:`comfy_core.conclusions`.
+All events are immutable; sequences are tuples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from comfy_core.errors import ComfyExecutionError, NodeError
-    from comfy_core.results import PromptResult
+from typing import Any
 
 __all__ = [
     "ComponentDisplayed",
@@ -40,9 +36,6 @@ __all__ = [
     "PreviewReceived",
     "ProgressStateUpdated",
     "ProgressUpdated",
-    "PromptFailed",
-    "PromptQueued",
-    "PromptSucceeded",
     "StatusReported",
     "TextReceived",
     "UnknownMessage",
@@ -233,25 +226,3 @@ class UnknownMessage(Event):
 
     type: str | int
     data: Any
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PromptQueued(Event):
-    """The server accepted a tracked prompt (200 from ``POST /prompt``)."""
-
-    number: float
-    node_errors: tuple[NodeError, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PromptSucceeded(Event):
-    """A tracked prompt finished and its result is complete."""
-
-    result: PromptResult
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PromptFailed(Event):
-    """A tracked prompt ended without a result; ``error`` says why."""
-
-    error: ComfyExecutionError

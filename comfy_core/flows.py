@@ -33,11 +33,12 @@ from comfy_core.errors import (
     RemoteProtocolError,
     TransportError,
 )
+from comfy_core.history import outcome_from_history
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import OutputFile
 from comfy_core.redact import redact_url
-from comfy_core.results import PromptResult, outcome_from_history
+from comfy_core.results import PromptResult
 from comfy_core.tracker import PromptTracker
 from comfy_core.workflow import check_workflow
 
@@ -159,10 +160,10 @@ def _post_prompt(
             try:
                 found = yield from _find_submitted(prompt_id)
             except (TransportError, HTTPStatusError, RemoteProtocolError) as exc:
-                response, error = (
-                    None,
-                    TransportError(f"cannot check for prompt {prompt_id}: {exc}"),
-                )
+                error = TransportError(f"cannot check for prompt {prompt_id}: {exc}")
+                # Raised later, once retrying gives up: chained by hand, as no raise is here.
+                error.__cause__ = exc
+                response = None
                 continue
             if found is not None:
                 return found

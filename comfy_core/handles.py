@@ -19,14 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from comfy_core.events import (
-    Event,
-    NodeStarted,
-    PreviewReceived,
-    PromptFailed,
-    PromptQueued,
-    PromptSucceeded,
-)
+from comfy_core.conclusions import PromptFailed, PromptQueued, PromptSucceeded
+from comfy_core.events import Event, NodeStarted, PreviewReceived
 from comfy_core.progress import Progress, ProgressCounter
 
 __all__ = ["MAX_BUFFERED", "MAX_PREVIEW_BYTES", "Callback", "PromptHandle"]

@@ -54,8 +54,8 @@ _U32 = struct.Struct(">I")
 def _get(data: Mapping[str, Any], key: str) -> Any:
     try:
         return data[key]
-    except KeyError:
-        raise RemoteProtocolError(f"message field {key!r} is missing") from None
+    except KeyError as exc:
+        raise RemoteProtocolError(f"message field {key!r} is missing") from exc
 
 
 def _str(data: Mapping[str, Any], key: str) -> str:

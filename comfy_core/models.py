@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from comfy_core.errors import InvalidArgumentType
+
 __all__ = [
     "DeviceInfo",
     "PromptResponse",
@@ -167,9 +169,12 @@ class PromptResponse:
 
 
 def prompt_id_of(prompt: PromptResponse | str) -> str:
-    """The id of a receipt or of an id; TypeError for anything else."""
+    """The id of a receipt or of an id; :class:`InvalidArgumentType` (a ``TypeError``) for
+    anything else."""
     if isinstance(prompt, PromptResponse):
         return prompt.prompt_id
     if isinstance(prompt, str):
         return prompt
-    raise TypeError(f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}")
+    raise InvalidArgumentType(
+        f"expected a PromptResponse or a prompt id, not {type(prompt).__name__}"
+    )

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from comfy_core.errors import NameNotFound
+
 __all__ = ["InputSpec", "NodeSchema", "OutputSpec", "parse_object_info"]
 
 
@@ -66,11 +68,12 @@ class NodeSchema:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
 
     def input(self, name: str) -> InputSpec:
-        """The input called ``name``; KeyError naming the node class otherwise."""
+        """The input called ``name``; :class:`NameNotFound` (a ``KeyError``) naming the node
+        class otherwise."""
         for spec in self.inputs:
             if spec.name == name:
                 return spec
-        raise KeyError(f"{self.name} has no input {name!r}")
+        raise NameNotFound(f"{self.name} has no input {name!r}")
 
     @property
     def required_inputs(self) -> tuple[InputSpec, ...]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from comfy_core import routes
+from comfy_core.conclusions import PromptFailed, PromptQueued, PromptSucceeded
 from comfy_core.errors import (
     ComfyError,
     ComfyExecutionError,
@@ -50,18 +51,16 @@ from comfy_core.events import (
     NodeExecuted,
     NodeStarted,
     PreviewReceived,
-    PromptFailed,
-    PromptQueued,
-    PromptSucceeded,
     StatusReported,
     TextReceived,
 )
+from comfy_core.history import error_from_event, outcome_from_history
 from comfy_core.http import Request, Response
 from comfy_core.messages import parse_binary, parse_text
 from comfy_core.models import PromptResponse
 from comfy_core.outputs import NodeOutput, parse_node_output
 from comfy_core.prompt_state import PromptState, Trigger, next_state
-from comfy_core.results import PromptResult, error_from_event, outcome_from_history
+from comfy_core.results import PromptResult
 
 __all__ = ["Outgoing", "PromptTracker"]
 

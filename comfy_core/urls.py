@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from comfy_core.errors import InvalidURL
+
 __all__ = ["ServerURL"]
 
 _WS_SCHEMES = {"http": "ws", "https": "wss"}
@@ -33,22 +35,23 @@ class ServerURL:
 
     @classmethod
     def parse(cls, url: str) -> ServerURL:
-        """Parse ``url``; ``ValueError`` for a scheme other than http(s) or a missing host."""
+        """Parse ``url``; :class:`InvalidURL` (a ``ValueError``) for a scheme other than http(s),
+        a missing host or a bad port."""
         if not isinstance(url, str) or not url.strip():
-            raise ValueError(f"the server URL must be a non-empty string, not {url!r}")
+            raise InvalidURL(f"the server URL must be a non-empty string, not {url!r}")
         text = url.strip()
         if "://" not in text:
             text = f"http://{text}"
         parts = urlsplit(text)
         scheme = parts.scheme.lower()
         if scheme not in _WS_SCHEMES:
-            raise ValueError(f"unsupported URL scheme {parts.scheme!r}: use http or https")
+            raise InvalidURL(f"unsupported URL scheme {parts.scheme!r}: use http or https")
         if not parts.hostname:
-            raise ValueError("the server URL has no host")
+            raise InvalidURL("the server URL has no host")
         try:
             port = parts.port
         except ValueError as exc:
-            raise ValueError(f"the server URL has an invalid port: {exc}") from None
+            raise InvalidURL(f"the server URL has an invalid port: {exc}") from exc
         return cls(
             scheme=scheme,
             host=parts.hostname,

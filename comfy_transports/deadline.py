@@ -6,8 +6,9 @@ it likes. A transport's ``timeout`` must bound the whole exchange instead.
 
 * :class:`Deadline` is the time left, shared by every read of one request.
 * :data:`CURRENT` holds the deadline of the request this thread is making, so
-  code deep in a library (an httpcore network stream, see :class:`DeadlineBackend`)
-  can cap each read at the time left.
+  code deep in a library (an httpcore network stream, see
+  :class:`comfy_transports.httpcore_deadline.DeadlineBackend`) can cap each read at the
+  time left.
 * :class:`Watchdog` is for code we cannot reach into (urllib3 under requests):
   a thread that shuts a request's socket down when its deadline passes, which
   wakes any blocked read at once; the transport then reports a timeout.
@@ -25,11 +26,8 @@ import itertools
 import socket
 import threading
 import time
-from typing import Any
 
-import httpcore
-
-__all__ = ["CURRENT", "WATCHDOG", "Deadline", "DeadlineBackend", "Guard", "Watchdog"]
+__all__ = ["CURRENT", "WATCHDOG", "Deadline", "Guard", "Watchdog"]
 
 
 class Deadline:
@@ -59,71 +57,6 @@ class Deadline:
 CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "comfy_transports_deadline", default=None
 )
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """An httpcore stream whose reads and writes end by the current request's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    @staticmethod
-    def _timeout(timeout: float | None) -> float | None:
-        deadline = CURRENT.get()
-        if deadline is None:
-            return timeout
-        if deadline.expired:
-            raise httpcore.ReadTimeout("the request's deadline passed")
-        return deadline.cap(timeout)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._timeout(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._timeout(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        tls = self._inner.start_tls(ssl_context, server_hostname, self._timeout(timeout))
-        return _DeadlineStream(tls)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's sync backend, with every stream bounded by :data:`CURRENT`."""
-
-    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._timeout(timeout)
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        timeout = _DeadlineStream._timeout(timeout)
-        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
 
 
 class Guard:

@@ -3,7 +3,7 @@
 httpx's timeouts bound each read; to bound each request as a whole, its
 connections come from an httpcore pool of our own whose network backend caps
 every read and write at the time the current request has left
-(:class:`~comfy_transports.deadline.DeadlineBackend`).
+(:class:`~comfy_transports.httpcore_deadline.DeadlineBackend`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import httpx
 from comfy_core.errors import TransportTimeout
 from comfy_core.http import Request, Response
 from comfy_transports.bodies import reader_for, with_accept_encoding
-from comfy_transports.deadline import CURRENT, Deadline, DeadlineBackend
+from comfy_transports.deadline import CURRENT, Deadline
+from comfy_transports.httpcore_deadline import DeadlineBackend
 from comfy_transports.httpx_common import build_request, mapped_errors, to_response
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
 from comfy_transports.settings import SyncConfiguredTransport

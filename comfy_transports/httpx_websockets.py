@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import httpx
 import websockets
+import websockets.asyncio.client
 from websockets.asyncio.client import ClientConnection
 
 from comfy_core.errors import TransportTimeout, WebSocketClosed
@@ -28,13 +29,19 @@ from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
 from comfy_transports.scrub import scrubbed
 from comfy_transports.settings import ConfiguredTransport
 from comfy_transports.websockets_common import (
-    AsyncConnectNoRedirect,
     closed_error,
     connect_options,
     mapped_connect_errors,
 )
 
 __all__ = ["HttpxTransport", "WebsocketsConnection"]
+
+
+class AsyncConnectNoRedirect(websockets.asyncio.client.connect):
+    """websockets' asyncio ``connect``, with every redirect refused (raised as is)."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
 
 
 class WebsocketsConnection:
@@ -106,9 +113,9 @@ class HttpxTransport(ConfiguredTransport):
     ) -> Response:
         try:
             return await asyncio.wait_for(self._exchange(request, write), seconds)
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
             what = f"{request.method} {request.path}"
-            raise TransportTimeout(f"{what} took longer than {seconds} s") from None
+            raise TransportTimeout(f"{what} took longer than {seconds} s") from exc
 
     async def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None

@@ -1,6 +1,7 @@
 """What the asyncio and threading websockets connections share: the connect options built
 from the transport settings, connecting without following redirects, and websockets'
-exceptions as the SDK's TransportError tree.
+exceptions as the SDK's TransportError tree. Nothing here imports asyncio, so the
+blocking transports never load it; the asyncio connector lives with the async transport.
 
 websockets follows a 3xx answer to the upgrade (to another host too, with the custom
 headers, ``X-API-Key`` included, and the URL's query). We never do: the upgrade
@@ -9,14 +10,13 @@ fails with a ConnectError naming the status and the (redacted) ``Location``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import websockets
-import websockets.asyncio.client
 import websockets.sync.client
 
 from comfy_core.errors import ConnectError, TransportTimeout, WebSocketClosed
@@ -24,19 +24,11 @@ from comfy_core.redact import redact_url
 from comfy_transports.settings import TransportSettings
 
 __all__ = [
-    "AsyncConnectNoRedirect",
     "SyncConnectNoRedirect",
     "closed_error",
     "connect_options",
     "mapped_connect_errors",
 ]
-
-
-class AsyncConnectNoRedirect(websockets.asyncio.client.connect):
-    """websockets' asyncio ``connect``, with every redirect refused (raised as is)."""
-
-    def process_redirect(self, exc: Exception) -> Exception | str:
-        return exc
 
 
 class SyncConnectNoRedirect(websockets.sync.client.reconnect):
@@ -61,6 +53,13 @@ def connect_options(settings: TransportSettings, logger: logging.Logger) -> dict
     }
 
 
+def _timeouts() -> tuple[type[BaseException], ...]:
+    """The timeout exceptions an opening can raise: asyncio's own (a separate class before
+    Python 3.11) can only come from a connection when asyncio is loaded."""
+    asyncio = sys.modules.get("asyncio")
+    return (TimeoutError,) if asyncio is None else (TimeoutError, asyncio.TimeoutError)
+
+
 @contextmanager
 def mapped_connect_errors(what: str) -> Iterator[None]:
     """Every way opening can fail, as ConnectError or TransportTimeout: the feeds reconnect
@@ -76,7 +75,7 @@ def mapped_connect_errors(what: str) -> Iterator[None]:
                 f"{redact_url(location)} (redirects are not followed)"
             ) from exc
         raise ConnectError(f"{what}: the server refused the upgrade with {status}") from exc
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+    except _timeouts() as exc:
         raise TransportTimeout(f"{what}: opening timed out") from exc
     except websockets.InvalidURI:
         # Its message holds the whole URL, query credentials included.

@@ -22,7 +22,7 @@ from comfy_api_client.observed import ObservedSyncWebSocket
 from comfy_api_client.plugins import Hooks
 from comfy_api_client.sending import attempts
 from comfy_api_client.sync.endpoints import SyncEndpoints
-from comfy_core.errors import ClientClosedError, ComfyError, TransportError
+from comfy_core.errors import ClientClosedError, ComfyError, TransportError, WaitTimeout
 from comfy_core.events import Event
 from comfy_core.flows import Flow, Gather, Sleep, Steps
 from comfy_core.handles import PromptHandle
@@ -152,11 +152,11 @@ class Client(SyncEndpoints):
         self.run_flow(self._reconcile())
         self._pump()
 
-    def _result(self, future: Any, timeout: float | None) -> PromptResult:
+    def _result(self, future: Any, timeout: float | None, prompt_id: str) -> PromptResult:
         try:
             result: PromptResult = future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError from None
+        except concurrent.futures.TimeoutError as exc:
+            raise WaitTimeout(f"prompt {prompt_id} did not finish within {timeout} s") from exc
         return result
 
     def _next_of(self, handle: PromptHandle) -> Event | None:

@@ -19,7 +19,12 @@ import difflib
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from comfy_core.errors import AmbiguousNodeError, InputNotFoundError, NodeNotFoundError
+from comfy_core.errors import (
+    AmbiguousNodeError,
+    InputNotFoundError,
+    InvalidArgumentType,
+    NodeNotFoundError,
+)
 from comfy_core.workflows.model import NodeInfo
 
 __all__ = ["describe_node", "find_node", "match_nodes", "resolve_input"]
@@ -64,7 +69,7 @@ def _candidates(found: Iterable[NodeInfo]) -> tuple[tuple[str, str | None, str |
 def find_node(api: Mapping[str, Any], nodes: Mapping[str, NodeInfo], ref: str) -> NodeInfo:
     """The one node ``ref`` names (see the module doc)."""
     if not isinstance(ref, str):
-        raise TypeError(f"a node reference is a str, not {type(ref).__name__}")
+        raise InvalidArgumentType(f"a node reference is a str, not {type(ref).__name__}")
     if ref in nodes:
         return nodes[ref]
     for kind, found in (

@@ -21,7 +21,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from comfy_core.errors import WorkflowFormatError, WorkflowValidationError
+from comfy_core.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    ReadOnlyError,
+    WorkflowFormatError,
+    WorkflowValidationError,
+)
 from comfy_core.workflow import check_workflow
 from comfy_core.workflows.convert import graph_to_prompt, order_keys
 from comfy_core.workflows.embedded import is_embedded_image, read_text_metadata
@@ -145,7 +151,7 @@ class Workflow:
         object.__setattr__(self, "_nodes", MappingProxyType(dict(nodes)))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a Workflow is immutable")
+        raise ReadOnlyError(f"a Workflow is immutable: {name!r} cannot be set")
 
     def __repr__(self) -> str:
         kind = "UI" if self._ui is not None else "API"
@@ -188,7 +194,7 @@ class Workflow:
         if not is_ui_workflow(ui_workflow):
             raise WorkflowFormatError("a UI workflow needs a 'nodes' list")
         if missing_nodes not in ("error", "drop", "keep"):
-            raise ValueError(
+            raise InvalidArgument(
                 f"missing_nodes must be 'error', 'drop' or 'keep', not {missing_nodes!r}"
             )
         graph = build_graph(ui_workflow, raw_object_info(object_info))
@@ -304,10 +310,10 @@ class Workflow:
 
         if isinstance(values, str):
             if value is _UNSET:
-                raise TypeError("set(address, value) needs a value")
+                raise InvalidArgumentType("set(address, value) needs a value")
             values = {values: value}
         elif value is not _UNSET:
-            raise TypeError("set(mapping) takes no second argument")
+            raise InvalidArgumentType("set(mapping) takes no second argument")
         return set_values(self, values, replace_links=replace_links, object_info=object_info)
 
     def parameters(self, object_info: Mapping[str, Any] | None = None) -> tuple[Parameter, ...]:

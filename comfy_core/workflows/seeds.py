@@ -25,7 +25,7 @@ import random
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from comfy_core.errors import ParameterError
+from comfy_core.errors import InvalidArgument, InvalidArgumentType, ParameterError
 from comfy_core.workflows.addressing import resolve_input
 from comfy_core.workflows.editing import declared_inputs, replaced
 from comfy_core.workflows.params import Parameter, parameters
@@ -87,7 +87,9 @@ def seed_modes(
                     )
                 chosen[target] = _mode(mode, f"policy {key!r}")
     elif policy is not None:
-        raise TypeError(f"policy is a mode, a mapping or None, not {type(policy).__name__}")
+        raise InvalidArgumentType(
+            f"policy is a mode, a mapping or None, not {type(policy).__name__}"
+        )
     result = []
     for param in params:
         slot = (param.node_id, param.input)
@@ -146,7 +148,7 @@ def batch(
 ) -> Iterator[Workflow]:
     """``n`` workflows whose seeds follow their modes (see the module doc)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"a batch size is an int >= 0, not {n!r}")
+        raise InvalidArgument(f"a batch size is an int >= 0, not {n!r}")
     if not isinstance(rng, random.Random):
         rng = random.Random(rng)
     modes = seed_modes(workflow, object_info, policy, aliases)

@@ -38,7 +38,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from comfy_core.errors import LinkedInputError, ParameterError, WorkflowFormatError
+from comfy_core.errors import (
+    InvalidArgument,
+    InvalidArgumentType,
+    LinkedInputError,
+    ParameterError,
+    WorkflowFormatError,
+)
 from comfy_core.workflows.addressing import describe_node, resolve_input
 from comfy_core.workflows.editing import declared_inputs, replaced
 from comfy_core.workflows.model import MissingNodes, NodeInfo, Workflow, is_ui_workflow
@@ -98,7 +104,7 @@ class Template:
         object_info: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(workflow, Workflow):
-            raise TypeError(f"a Template needs a Workflow, not {type(workflow).__name__}")
+            raise InvalidArgumentType(f"a Template needs a Workflow, not {type(workflow).__name__}")
         self.workflow = workflow
         self._object_info = object_info
         api = workflow.to_api()
@@ -225,7 +231,7 @@ class Template:
         stem = where.name.removesuffix(".json").removesuffix(".template")
         target = where.with_name(f"{stem}.json")
         if target == where:
-            raise ValueError(f"a manifest path ends in .template.json, not {where.name!r}")
+            raise InvalidArgument(f"a manifest path ends in .template.json, not {where.name!r}")
         data = self.workflow.ui if self.workflow.ui is not None else self.workflow.to_api()
         target.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         where.write_text(json.dumps(self.manifest(target.name), indent=1), encoding="utf-8")

@@ -46,7 +46,14 @@ class RetryPlugin:
 
     ``max_attempts`` counts every try, the first included; ``max_elapsed`` is
     the time budget from the first try, waits included.
+
+    One given to ``create_client(plugins=[...])`` is registered instead of the
+    default one (see ``replaces_builtin``).
     """
+
+    # The first non-None delay wins and pluggy asks the latest registered first: were
+    # the default registered too, it would retry what this one gave up on.
+    replaces_builtin = "comfy.retry"
 
     def __init__(
         self,

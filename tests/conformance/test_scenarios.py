@@ -21,7 +21,8 @@ from comfy_api_client import (
 )
 from comfy_api_client.endpoints import AsyncEndpoints
 from comfy_core.api import CancelOutcome
-from comfy_core.events import PreviewReceived, PromptSucceeded
+from comfy_core.conclusions import PromptSucceeded
+from comfy_core.events import PreviewReceived
 from tests.conformance.conftest import Open
 from tests.workflows import execution_error, rgb, save_image, slow
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from comfy_core import PromptResponse, PromptState, PromptTracker, Response
 from comfy_core.errors import RemoteProtocolError
 from comfy_core.events import Event
+from comfy_core.history import outcome_from_history
 from comfy_core.messages import parse_binary, parse_text
-from comfy_core.results import outcome_from_history
 from comfy_core.tracker import Outgoing
 from tests import recorded
 

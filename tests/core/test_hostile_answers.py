@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from comfy_core import routes
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
 from comfy_core.errors import (
     ImageDecodeError,
     ImageTooLargeError,
@@ -27,7 +28,7 @@ from comfy_core.errors import (
     RemoteProtocolError,
     UnreadableAnswerError,
 )
-from comfy_core.events import Event, PreviewReceived, PromptFailed, PromptSucceeded
+from comfy_core.events import Event, PreviewReceived
 from comfy_core.flows import submit_flow
 from comfy_core.handles import MAX_PREVIEW_BYTES, PromptHandle
 from comfy_core.http import Request, Response

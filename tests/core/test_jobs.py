@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from comfy_core import jobs, routes
+from comfy_core.conclusions import PromptFailed, PromptSucceeded
 from comfy_core.errors import (
     LocalProtocolError,
     NodeExecutionError,
     PromptInterruptedError,
 )
-from comfy_core.events import PromptFailed, PromptSucceeded
 from comfy_core.http import Request, Response
 from comfy_core.models import PromptResponse
 from comfy_core.tracker import Outgoing, PromptTracker

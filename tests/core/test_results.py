@@ -15,8 +15,9 @@ from comfy_core.errors import (
     PromptInterruptedError,
     RemoteProtocolError,
 )
+from comfy_core.history import outcome_from_history
 from comfy_core.outputs import OutputFile, parse_node_output
-from comfy_core.results import ImageItem, PromptResult, outcome_from_history
+from comfy_core.results import ImageItem, PromptResult
 from comfy_core.routes import read_history_entry
 from tests import recorded
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from comfy_core.conclusions import PromptQueued, PromptSucceeded
 from comfy_core.errors import RemoteProtocolError
-from comfy_core.events import Event, NodeStarted, PromptQueued, PromptSucceeded, StatusReported
+from comfy_core.events import Event, NodeStarted, StatusReported
 from comfy_core.handles import Callback, PromptHandle
 from comfy_core.models import PromptResponse
 from comfy_core.progress import Progress, ProgressCounter

@@ -9,7 +9,7 @@ suite), so one test body serves all four pairs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -37,7 +37,7 @@ def open_client(pair: tuple[str, str]) -> Open:
     def opener(url: str, transport_options: dict[str, Any] | None = None, **options: Any) -> Any:
         transport: Any = name
         if transport_options is not None:
-            table: dict[str, Any] = ASYNC_TRANSPORTS if kind == "async" else SYNC_TRANSPORTS
+            table: Mapping[str, Any] = ASYNC_TRANSPORTS if kind == "async" else SYNC_TRANSPORTS
             credentials = {k: options.pop(k) for k in ("headers", "auth", "token") if k in options}
             timeout = options.pop("http_timeout", 30.0)
             transport = table[name](url, timeout=timeout, **credentials, **transport_options)

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from comfy_api_client import ComfyExecutionError, NodeExecutionError, create_client, hookimpl
+from comfy_core.conclusions import PromptSucceeded
 from comfy_core.errors import TransportError
-from comfy_core.events import Event, PromptSucceeded
+from comfy_core.events import Event
 from comfy_core.http import Request, Response
 from tests.fault_proxy import Fault, FaultProxy
 from tests.workflows import execution_error, save_image

@@ -113,6 +113,19 @@ def test_builtins_and_their_replacement() -> None:
     assert names(make_plugin_manager(builtins=False, load_entrypoints=False)) == set()
 
 
+def test_any_plugin_replaces_the_builtin_it_names() -> None:
+    class QuietLogs:
+        replaces_builtin = "comfy.logs"
+
+    class Patient(RetryPlugin):
+        pass
+
+    quiet, patient = QuietLogs(), Patient(max_attempts=50)
+    pm = make_plugin_manager([quiet, patient], load_entrypoints=False)
+    assert "comfy.logs" not in names(pm) and "comfy.retry" not in names(pm)
+    assert pm.is_registered(quiet) and pm.is_registered(patient)
+
+
 def test_first_registered_header_wins_and_request_headers_are_kept() -> None:
     class A:
         @hookimpl

@@ -16,14 +16,13 @@ from comfy_api_client import (
     create_client,
 )
 from comfy_core.api import CancelOutcome
+from comfy_core.conclusions import PromptQueued, PromptSucceeded
 from comfy_core.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
     NodeStarted,
     PreviewReceived,
-    PromptQueued,
-    PromptSucceeded,
 )
 from comfy_core.progress import Progress
 from tests.workflows import save_image, slow
