@@ -265,25 +265,13 @@ def tops(loaded: set[str]) -> set[str]:
     return {m.split(".")[0] for m in loaded}
 
 
-SYNC_WATCHED = ("asyncio", "httpx", "httpcore", "comfy_transports", "comfy_api_client.trackers")
-# comfy_api_client.sync.trackers imports FEATURE_FLAGS from comfy_api_client.trackers, the
-# async trackers' module, which imports asyncio: the one way the sync client still loads
-# it. That import moves with the trackers' rewrite; until then asyncio may be imported by
-# comfy_api_client.trackers alone, and that module only by the sync trackers. Any other
-# importer fails the check; once the import has moved, asyncio must not load at all.
-ASYNCIO_IMPORTERS_FOR_NOW = {"comfy_api_client.trackers"}
-TRACKERS_IMPORTERS_FOR_NOW = {"comfy_api_client.sync.trackers"}
+SYNC_WATCHED = ("asyncio", "httpx", "httpcore", "comfy_transports", "comfy_api_client.feeds")
 
 
 def _check_sync(loaded: set[str], importers: dict[str, list[str]]) -> None:
-    assert not tops(loaded) & {"httpx", "httpcore"}, sorted(loaded)
+    assert not tops(loaded) & {"httpx", "httpcore", "asyncio"}, importers
     assert not any(m.startswith("comfy_transports.httpx") for m in loaded), sorted(loaded)
-    # The asyncio check, loosened only for the chain named above.
-    assert set(importers.get("asyncio", ())) <= ASYNCIO_IMPORTERS_FOR_NOW, importers
-    trackers = set(importers.get("comfy_api_client.trackers", ()))
-    assert trackers <= TRACKERS_IMPORTERS_FOR_NOW, importers
-    if "comfy_api_client.trackers" not in loaded:
-        assert "asyncio" not in tops(loaded), importers
+    assert "comfy_api_client.feeds" not in loaded, importers  # the async feeds
 
 
 def test_the_sync_client_loads_no_asyncio_or_httpx() -> None:
