@@ -16,6 +16,8 @@ from comfy_api_client.sync import create_client as create_sync_client
 from tests.faults.test_faults import FAST_RECONNECT, REPEAT, small_job
 from tests.workflows import rgb, save_image, slow
 
+pytestmark = pytest.mark.server  # starts a LocalServer of its own, not comfy_server
+
 
 class Restartable:
     """A server of this module's own (the session's is shared), killed and restarted on demand."""
