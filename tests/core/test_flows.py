@@ -323,7 +323,9 @@ def test_giving_up_on_a_5xx_raises_its_status() -> None:
         drive.send(server_error)
         assert isinstance(drive.step, Sleep)
         drive.send(None)
+        drive.request("GET", "/api/queue")
         drive.send(EMPTY_QUEUE)
+        drive.request("GET", f"/api/history/{prompt_id}")
         drive.send(NO_HISTORY)
     drive.request("POST", "/api/prompt")
     with pytest.raises(HTTPStatusError) as caught:
