@@ -5,6 +5,14 @@ comfy_api_client.local_server) and started on a free loopback port with its own
 temporary folders. Set COMFYUI_URL to test against a server that is already
 running instead. If provisioning or start fails, the tests that need the server
 error loudly; nothing is skipped.
+
+Every test that needs the server carries the ``server`` marker: the collection hook
+below adds it to each test whose fixture closure holds ``comfy_server``, and modules
+that reach a server another way (their own LocalServer, a subprocess) set it
+themselves. ``pytest -m "not server"`` therefore runs the offline half without
+starting ComfyUI, and should a test reach ``comfy_server`` in such a run anyway
+(say through ``request.getfixturevalue``), the fixture fails it instead of
+starting a server behind the selection's back.
 """
 
 from __future__ import annotations
@@ -24,8 +32,31 @@ class Server:
     url: str
 
 
+_SERVER_SELECTED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by -m
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "comfy_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
+def pytest_collection_finish(session: pytest.Session) -> None:
+    selected = any(item.get_closest_marker("server") for item in session.items)
+    session.config.stash[_SERVER_SELECTED] = selected
+
+
 @pytest.fixture(scope="session")
-def comfy_server() -> Iterator[Server]:
+def comfy_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    if not request.config.stash.get(_SERVER_SELECTED, False):
+        pytest.fail(
+            "comfy_server was requested, but no selected test carries the `server` marker "
+            "(is the run `-m 'not server'`?): the test that asked for it needs "
+            "`pytest.mark.server`",
+            pytrace=False,
+        )
     url = os.environ.get("COMFYUI_URL")
     if url:
         yield Server(url=url.rstrip("/"))

@@ -20,6 +20,15 @@ are closed as soon as they are accepted, before a byte is read. ``cut_websockets
 closes every piped WebSocket. ``log`` records every request
 with the upstream status (None when not forwarded), so tests can count what the
 server really received.
+
+Connection-level faults act on every connection the proxy holds, whatever it carries:
+``cut()`` closes them all (FIN), ``reset()`` aborts them (RST), ``blackhole()`` keeps
+them open but forwards nothing more and swallows new ones (a dead route, no FIN to
+tell), ``delay(seconds)`` holds each forwarded chunk, ``heal()`` forwards normally again
+(blackholed connections stay dead). With ``raw=True`` the proxy parses nothing and pipes
+every connection's bytes both ways as they come, keep-alive included (request rules,
+``require`` and ``log`` do not apply): the place for pooled connections that die
+silently. :class:`ThreadedProxy` runs a proxy on a loop thread of its own for sync tests.
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ import asyncio
 import contextlib
 import json
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -59,21 +70,34 @@ class FaultProxy:
     log: list[Seen] = field(default_factory=list)
     require: Callable[[str, str, dict[str, str]], bool] | None = None
     tls: ssl.SSLContext | None = None
+    raw: bool = False
     port: int = 0
+    connections: int = 0  # every connection accepted
     _server: asyncio.Server | None = None
     drop_next: int = 0
     _tunnels: set[asyncio.StreamWriter] = field(default_factory=set)
+    _open: set[asyncio.StreamWriter] = field(default_factory=set)  # both ends of each
+    _holes: set[asyncio.StreamWriter] = field(default_factory=set)
+    _blackholed: bool = False
+    _delay: float = 0.0
 
-    async def __aenter__(self) -> FaultProxy:
+    async def start(self) -> FaultProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
+    async def stop(self) -> None:
+        self.reset()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def __aenter__(self) -> FaultProxy:
+        return await self.start()
+
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2)
+        await self.stop()
 
     @property
     def url(self) -> str:
@@ -97,6 +121,30 @@ class FaultProxy:
         for writer in list(self._tunnels):
             writer.close()
 
+    def cut(self) -> None:
+        """Close every open connection (FIN): a dropped WebSocket, a closed pool."""
+        for writer in list(self._open):
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def reset(self) -> None:
+        """Abort every open connection (RST)."""
+        for writer in list(self._open):
+            writer.transport.abort()
+
+    def blackhole(self) -> None:
+        """Forward nothing more on open connections, and take new ones nowhere."""
+        self._blackholed = True
+        self._holes |= self._open
+
+    def delay(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def heal(self) -> None:
+        """New connections work again (blackholed ones stay dead)."""
+        self._blackholed = False
+        self._delay = 0.0
+
     def _fault_for(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and path.startswith(fault.path):
@@ -105,11 +153,26 @@ class FaultProxy:
         return None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         if self.drop_next > 0:
             self.drop_next -= 1
             self.log.append(Seen("?", "?", b"", None, "dropped"))
             writer.close()
             return
+        self._open.add(writer)
+        try:
+            if self._blackholed:
+                self._holes.add(writer)
+                with contextlib.suppress(ConnectionError, OSError):
+                    await reader.read()  # swallow until the client gives up
+            elif self.raw:
+                await self._tunnel(b"", reader, writer, websocket=False)
+            else:
+                await self._request(reader, writer)
+        finally:
+            self._open.discard(writer)
+
+    async def _request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             request_line, *header_lines = head[:-4].split(b"\r\n")
@@ -136,7 +199,7 @@ class FaultProxy:
         if "upgrade" in headers:
             if fault is None:
                 self.log.append(Seen(method, path, body, 101, None, headers))
-                await self._tunnel(head + body, reader, writer)
+                await self._tunnel(head + body, reader, writer, websocket=True)
                 return
             if fault.action in ("close_mid", "hang"):
                 self.log.append(Seen(method, path, body, None, fault.action, headers))
@@ -176,24 +239,68 @@ class FaultProxy:
         if fault is not None and fault.action == "reset_after":
             writer.transport.abort()
             return
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        if writer in self._holes:
+            with contextlib.suppress(ConnectionError, OSError):
+                await reader.read()  # blackholed meanwhile: the answer vanishes
+            return
         writer.write(answer)
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()
 
     async def _tunnel(
-        self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        first: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        websocket: bool,
     ) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        up_writer.write(first)
-        self._tunnels.add(writer)
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.close()
+            return
+        up_writer.write(first)
+        self._open.add(up_writer)
+        if websocket:
+            self._tunnels.add(writer)
+        try:
+            await asyncio.gather(
+                self._pipe(reader, up_writer, writer), self._pipe(up_reader, writer, writer)
+            )
         finally:
             self._tunnels.discard(writer)
+            self._open.discard(up_writer)
+
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        client: asyncio.StreamWriter,
+    ) -> None:
+        """Forward ``reader`` to ``writer`` until either ends; ``client`` names the
+        connection, so a blackhole or a delay applies to both of its directions."""
+        try:
+            while data := await reader.read(65536):
+                if client in self._holes:
+                    continue  # blackholed: bytes vanish, nothing closes
+                if self._delay:
+                    await asyncio.sleep(self._delay)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError, OSError):
+            pass
+        finally:
+            if client not in self._holes:
+                with contextlib.suppress(Exception):
+                    writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Forward ``reader`` to ``writer`` until either ends, then close ``writer``."""
     try:
         while data := await reader.read(65536):
             writer.write(data)
@@ -203,3 +310,52 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     finally:
         with contextlib.suppress(Exception):
             writer.close()
+
+
+class ThreadedProxy:
+    """A :class:`FaultProxy` started on an event loop of its own thread, driven from
+    blocking code: the controls below run on that loop, and return once they did."""
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self._call(proxy.start())
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def _soon(self, control: Callable[..., None], *args: Any) -> None:
+        async def run() -> None:
+            control(*args)
+
+        self._call(run())
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def cut(self) -> None:
+        self._soon(self.proxy.cut)
+
+    def cut_websockets(self) -> None:
+        self._soon(self.proxy.cut_websockets)
+
+    def reset(self) -> None:
+        self._soon(self.proxy.reset)
+
+    def blackhole(self) -> None:
+        self._soon(self.proxy.blackhole)
+
+    def delay(self, seconds: float) -> None:
+        self._soon(self.proxy.delay, seconds)
+
+    def heal(self) -> None:
+        self._soon(self.proxy.heal)
+
+    def close(self) -> None:
+        self._call(self.proxy.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()

@@ -7,6 +7,8 @@ line and forwards the bytes. Requests without the prefix get a 404. Each
 connection carries one request (``Connection: close`` is forced, except on
 WebSocket upgrades, which are piped both ways until either side closes), so no
 HTTP parsing beyond the head is needed. ``seen`` lists every request target.
+
+It injects no fault: for those, :mod:`tests.fault_proxy`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.fault_proxy import _pipe
+from tests.fault_proxy import pipe
 
 
 class PrefixProxy:
@@ -65,4 +67,4 @@ class PrefixProxy:
         )
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         up_writer.write(new_head + b"\r\n\r\n")
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))

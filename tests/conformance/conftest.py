@@ -31,7 +31,7 @@ class AsyncProxy:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.client, name)
         if name == "events":
-            return lambda prompt: self._collect(value(prompt))
+            return lambda prompt: self._iterate(value(prompt))
         if not callable(value):
             return value
 
@@ -43,11 +43,24 @@ class AsyncProxy:
 
         return call
 
-    def _collect(self, iterator: Any) -> list[Any]:
-        async def drain() -> list[Any]:
-            return [event async for event in iterator]
+    def _iterate(self, iterator: Any) -> Iterator[Any]:
+        """The async iterator's items one by one, as they come (not drained first):
+        a caller may stop at an early event, and the iterator is closed then."""
 
-        return asyncio.run_coroutine_threadsafe(drain(), self.loop).result(120)
+        async def step() -> tuple[bool, Any]:
+            try:
+                return True, await iterator.__anext__()
+            except StopAsyncIteration:
+                return False, None
+
+        try:
+            while True:
+                more, item = asyncio.run_coroutine_threadsafe(step(), self.loop).result(120)
+                if not more:
+                    return
+                yield item
+        finally:
+            asyncio.run_coroutine_threadsafe(iterator.aclose(), self.loop).result(30)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import io
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from comfy_core.api import CancelOutcome
 from comfy_core.conclusions import PromptSucceeded
 from comfy_core.events import PreviewReceived
 from tests.conformance.conftest import Open
+from tests.waiting import until_started
 from tests.workflows import execution_error, rgb, save_image, slow
 
 
@@ -67,10 +67,7 @@ def test_execution_error(open_client: Open) -> None:
 def test_interrupt(open_client: Open, fresh_color: int) -> None:
     with open_client() as client:
         prompt = client.submit_workflow(slow(fresh_color, blurs=3))
-        for _ in range(400):
-            if [e.prompt_id for e in client.get_queue().running] == [prompt.prompt_id]:
-                break
-            time.sleep(0.05)
+        until_started(client, prompt)
         assert client.cancel(prompt) is CancelOutcome.INTERRUPTED
         with pytest.raises(PromptInterruptedError):
             client.wait(prompt, timeout=60)

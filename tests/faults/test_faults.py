@@ -15,8 +15,7 @@ import pytest
 from comfy_api_client import create_client
 from comfy_api_client.sync import create_client as create_sync_client
 from comfy_transports import HttpxTransport, RequestsTransport
-from tests.fault_proxy import Fault, FaultProxy
-from tests.tcp_proxy import TCPProxy, ThreadedTCPProxy
+from tests.fault_proxy import Fault, FaultProxy, ThreadedProxy
 from tests.workflows import rgb, save_image, slow
 
 REPEAT = 20
@@ -44,7 +43,7 @@ def small_job(color: int) -> dict[str, Any]:
 @pytest.mark.parametrize("rep", range(REPEAT))
 async def test_ws_cut_mid_run_async(comfy_url: str, fresh_color: int, rep: int) -> None:
     wanted = colors(fresh_color + rep, 20)
-    async with TCPProxy(upstream(comfy_url)) as proxy:
+    async with FaultProxy(upstream(comfy_url), raw=True) as proxy:
         transport = HttpxTransport(proxy.url, ping_interval=1, ping_timeout=2)
         async with create_client(
             proxy.url, transport=transport, state_tracker_kwargs=FAST_RECONNECT, timeout=60
@@ -61,7 +60,7 @@ async def test_ws_cut_mid_run_async(comfy_url: str, fresh_color: int, rep: int) 
 @pytest.mark.parametrize("rep", range(REPEAT))
 def test_ws_cut_mid_run_sync(comfy_url: str, fresh_color: int, rep: int) -> None:
     wanted = colors(fresh_color + rep, 20)
-    proxy = ThreadedTCPProxy(upstream(comfy_url))
+    proxy = ThreadedProxy(FaultProxy(upstream(comfy_url), raw=True))
     try:
         transport = RequestsTransport(proxy.url, ping_interval=1, ping_timeout=2)
         with create_sync_client(
@@ -98,30 +97,11 @@ async def test_history_500_then_recovers_async(comfy_url: str, fresh_color: int,
     assert sum(1 for s in proxy.log if s.fault == "status") == 6
 
 
-class BackgroundLoop:
-    """Runs an async context manager (a proxy) on its own loop thread, for sync tests."""
-
-    def __init__(self, manager: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.manager = manager
-        self.value = asyncio.run_coroutine_threadsafe(manager.__aenter__(), self.loop).result(10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(
-            self.manager.__aexit__(None, None, None), self.loop
-        ).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
 @pytest.mark.parametrize("rep", range(REPEAT))
 def test_history_500_then_recovers_sync(comfy_url: str, fresh_color: int, rep: int) -> None:
     color = fresh_color + 2000 + rep
-    background = BackgroundLoop(FaultProxy(upstream(comfy_url), history_faults()))
-    proxy = background.value
+    background = ThreadedProxy(FaultProxy(upstream(comfy_url), history_faults()))
+    proxy = background.proxy
     try:
         with create_sync_client(
             proxy.url, start_state_tracker="http", state_tracker_kwargs={"update_interval": 0.05}
@@ -144,7 +124,7 @@ async def test_blackhole_detected_and_recovered_async(
     comfy_url: str, fresh_color: int, rep: int
 ) -> None:
     color = fresh_color + 3000 + rep
-    async with TCPProxy(upstream(comfy_url)) as proxy:
+    async with FaultProxy(upstream(comfy_url), raw=True) as proxy:
         transport = HttpxTransport(
             proxy.url, timeout=2, ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT
         )
@@ -163,7 +143,7 @@ async def test_blackhole_detected_and_recovered_async(
 @pytest.mark.parametrize("rep", range(REPEAT))
 def test_blackhole_detected_and_recovered_sync(comfy_url: str, fresh_color: int, rep: int) -> None:
     color = fresh_color + 4000 + rep
-    proxy = ThreadedTCPProxy(upstream(comfy_url))
+    proxy = ThreadedProxy(FaultProxy(upstream(comfy_url), raw=True))
     try:
         transport = RequestsTransport(
             proxy.url, timeout=2, ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT

@@ -17,8 +17,8 @@ import pytest
 
 from comfy_api_client.sync import create_client as create_sync_client
 from tests.conformance.conftest import PAIRS, async_client
-from tests.fault_proxy import Fault, FaultProxy
-from tests.faults.test_faults import FAST_RECONNECT, BackgroundLoop, upstream
+from tests.fault_proxy import Fault, FaultProxy, ThreadedProxy
+from tests.faults.test_faults import FAST_RECONNECT, upstream
 from tests.workflows import rgb, save_image
 
 # The ways a handshake fails: the server closes as soon as it accepts, or after half its
@@ -52,8 +52,8 @@ def _client(kind: str, transport: str, url: str) -> Iterator[Any]:
 def test_failed_handshakes_are_retried_and_the_feed_lives(
     comfy_url: str, fresh_color: int, kind: str, transport: str, action: str
 ) -> None:
-    background = BackgroundLoop(FaultProxy(upstream(comfy_url)))
-    proxy: FaultProxy = background.value
+    background = ThreadedProxy(FaultProxy(upstream(comfy_url)))
+    proxy: FaultProxy = background.proxy
     try:
         with _client(kind, transport, proxy.url) as client:
             (feed,) = client.state_trackers
@@ -61,7 +61,7 @@ def test_failed_handshakes_are_retried_and_the_feed_lives(
                 proxy.drop_next = FAILURES  # nothing else connects while the feed reconnects
             else:
                 proxy.faults.append(Fault("GET", "/ws", action, times=FAILURES, status=502))
-            background.loop.call_soon_threadsafe(proxy.cut_websockets)
+            background.cut_websockets()
             deadline = time.monotonic() + 30
             while feed.reconnects < 1 and time.monotonic() < deadline:
                 assert _alive(feed), "the feed ended after a failed handshake"
@@ -112,8 +112,8 @@ def test_the_feed_outlives_an_unexpected_exception(
 ) -> None:
     from comfy_transports import SYNC_TRANSPORTS, HttpxTransport
 
-    background = BackgroundLoop(FaultProxy(upstream(comfy_url)))
-    proxy: FaultProxy = background.value
+    background = ThreadedProxy(FaultProxy(upstream(comfy_url)))
+    proxy: FaultProxy = background.proxy
     flaky: Flaky = (
         AsyncFlaky(HttpxTransport(proxy.url))
         if kind == "async"
@@ -125,7 +125,7 @@ def test_the_feed_outlives_an_unexpected_exception(
         with opener(proxy.url, **options) as client:
             (feed,) = client.state_trackers
             flaky.failures = FAILURES
-            background.loop.call_soon_threadsafe(proxy.cut_websockets)
+            background.cut_websockets()
             deadline = time.monotonic() + 30
             while feed.reconnects < 1 and time.monotonic() < deadline:
                 assert _alive(feed), "the feed ended after an unexpected exception"

@@ -4,17 +4,18 @@ held fail with PromptLostError (none hangs), and prompts submitted after the res
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from comfy_api_client import ComfyAPIClient, PromptLostError, create_client
+from comfy_api_client import PromptLostError, create_client
 from comfy_api_client.local_server import LocalServer, provision
 from comfy_api_client.sync import create_client as create_sync_client
 from tests.faults.test_faults import FAST_RECONNECT, REPEAT, small_job
+from tests.waiting import until_started, until_started_async
 from tests.workflows import rgb, save_image, slow
+
+pytestmark = pytest.mark.server  # starts a LocalServer of its own, not comfy_server
 
 
 class Restartable:
@@ -46,14 +47,6 @@ def restartable() -> Iterator[Restartable]:
         server.server.stop()
 
 
-async def until_running_async(client: ComfyAPIClient, prompt_id: str) -> None:
-    for _ in range(400):
-        if [e.prompt_id for e in (await client.get_queue()).running] == [prompt_id]:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never ran")
-
-
 @pytest.mark.parametrize("rep", range(REPEAT))
 async def test_restart_mid_queue_async(
     restartable: Restartable, fresh_color: int, rep: int
@@ -64,7 +57,7 @@ async def test_restart_mid_queue_async(
     ) as client:
         held = [await client.submit_workflow(slow(color, blurs=3, size=1024))]
         held += [await client.submit_workflow(small_job(color + i)) for i in (1, 2, 3)]
-        await until_running_async(client, held[0].prompt_id)
+        await until_started_async(client, held[0])
         await asyncio.to_thread(restartable.crash_and_restart)
         outcomes = await asyncio.gather(*(client.wait(p) for p in held), return_exceptions=True)
         assert [type(o).__name__ for o in outcomes] == ["PromptLostError"] * 4, outcomes
@@ -76,14 +69,6 @@ async def test_restart_mid_queue_async(
     assert after.output_images[0].image.convert("RGB").getpixel((0, 0)) == rgb(color)
 
 
-def until_running(client: Any, prompt_id: str) -> None:
-    for _ in range(400):
-        if [e.prompt_id for e in client.get_queue().running] == [prompt_id]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("never ran")
-
-
 @pytest.mark.parametrize("rep", range(REPEAT))
 def test_restart_mid_queue_sync(restartable: Restartable, fresh_color: int, rep: int) -> None:
     color = fresh_color + 8000 + rep
@@ -92,7 +77,7 @@ def test_restart_mid_queue_sync(restartable: Restartable, fresh_color: int, rep:
     ) as client:
         held = [client.submit_workflow(slow(color, blurs=3, size=1024))]
         held += [client.submit_workflow(small_job(color + i)) for i in (1, 2, 3)]
-        until_running(client, held[0].prompt_id)
+        until_started(client, held[0])
         restartable.crash_and_restart()
         for prompt in held:
             with pytest.raises(PromptLostError) as lost:

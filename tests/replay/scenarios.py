@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from PIL import Image
 
 from comfy_api_client import NodeExecutionError, PromptInterruptedError, WorkflowValidationError
 from comfy_core.events import PreviewReceived
+from tests.waiting import until_started
 from tests.workflows import execution_error, save_image, slow
 
 Observed = dict[str, Any]
@@ -66,18 +66,9 @@ def execution_failure(client: Any) -> Observed:
     raise AssertionError("no execution error")
 
 
-def _until_running(client: Any, prompt: Any) -> int:
-    polls = 0
-    while [e.prompt_id for e in client.get_queue().running] != [prompt.prompt_id]:
-        polls += 1
-        assert polls < 400, "the prompt never ran"
-        time.sleep(0.05)
-    return polls
-
-
 def interrupt(client: Any) -> Observed:
     prompt = client.submit_workflow(slow(0x4C6D8E, blurs=3))
-    _until_running(client, prompt)
+    until_started(client, prompt)
     outcome = client.cancel(prompt)
     try:
         client.wait(prompt, timeout=60)
@@ -137,7 +128,7 @@ def binary_frames(client: Any) -> Observed:
 
 def queue_operations(client: Any) -> Observed:
     running = client.submit_workflow(slow(0x6E8FA0, blurs=3))
-    _until_running(client, running)
+    until_started(client, running)
     later = [
         client.submit_workflow(slow(0x7FA0B1 + i, blurs=1), return_future=False) for i in range(3)
     ]

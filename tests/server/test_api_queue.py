@@ -10,9 +10,7 @@ from typing import Any
 from PIL import Image
 
 from comfy_api_client import (
-    ComfyAPIClient,
     PromptInterruptedError,
-    PromptResponse,
     create_client,
 )
 from comfy_core.api import CancelOutcome
@@ -25,16 +23,8 @@ from comfy_core.events import (
     PreviewReceived,
 )
 from comfy_core.progress import Progress
+from tests.waiting import until_started_async
 from tests.workflows import save_image, slow
-
-
-async def until_running(client: ComfyAPIClient, prompt: PromptResponse) -> None:
-    for _ in range(400):
-        queue = await client.get_queue()
-        if [e.prompt_id for e in queue.running] == [prompt.prompt_id]:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{prompt.prompt_id} never ran")
 
 
 async def test_queue_is_listed_in_run_order_and_prompts_are_cancelled(
@@ -42,7 +32,7 @@ async def test_queue_is_listed_in_run_order_and_prompts_are_cancelled(
 ) -> None:
     async with create_client(comfy_url) as client:
         running = await client.submit_workflow(slow(fresh_color, blurs=3))
-        await until_running(client, running)
+        await until_started_async(client, running)
         later = [
             await client.submit_workflow(slow(fresh_color + i, blurs=1), return_future=False)
             for i in (1, 2, 3)
@@ -80,7 +70,7 @@ async def test_interrupt_processing_and_clear_queue(comfy_url: str, fresh_color:
     async with create_client(comfy_url) as client:
         running = await client.submit_workflow(slow(fresh_color, blurs=3))
         waiting = await client.submit_workflow(slow(fresh_color + 1, blurs=1))
-        await until_running(client, running)
+        await until_started_async(client, running)
         assert (await client.get_job(waiting)).status == "pending"
         assert (await client.get_job(running)).status == "in_progress"
         await client.clear_queue()
