@@ -16,7 +16,7 @@ from comfy_api_client import trackers as async_names
 from comfy_api_client.sync import create_client as create_sync_client
 from comfy_api_client.sync import feeds as sync_feeds
 from comfy_api_client.sync import trackers as sync_names
-from tests.tcp_proxy import TCPProxy, ThreadedTCPProxy
+from tests.fault_proxy import FaultProxy, ThreadedProxy
 from tests.workflows import slow
 
 PAIRS = [
@@ -81,9 +81,7 @@ def upstream(comfy_url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def observed(
-    client: Any, log: SocketLog, first_id: str, pixel: object, color: int
-) -> dict[str, Any]:
+def observed(client: Any, log: SocketLog, first_id: str, size: object) -> dict[str, Any]:
     (feed,) = client.state_trackers
     return {
         "feed running": feed.is_running,
@@ -91,7 +89,7 @@ def observed(
         "submits carry the new socket's id": client.client_id == log.opened[-1] != first_id,
         "every socket had a fresh id": len(set(log.opened)) == len(log.opened) >= 2,
         "the cut socket was reported closed": first_id in log.closed,
-        "result is right": pixel == (256, 256),
+        "result is right": size == (256, 256),
         "nothing left in flight": client.tracker.tracked == frozenset(),
     }
 
@@ -110,7 +108,7 @@ EXPECTED = {
 async def _async_scenario(comfy_url: str, color: int) -> dict[str, Any]:
     log = SocketLog()
     async with (
-        TCPProxy(upstream(comfy_url)) as proxy,
+        FaultProxy(upstream(comfy_url), raw=True) as proxy,
         create_client(
             proxy.url, plugins=[log], state_tracker_kwargs=FAST_RECONNECT, timeout=60
         ) as client,
@@ -119,13 +117,13 @@ async def _async_scenario(comfy_url: str, color: int) -> dict[str, Any]:
         prompt = await client.submit_workflow(slow(color, blurs=2, size=256))
         proxy.cut()  # the prompt is stranded: its events after the cut are gone
         result = await client.wait(prompt)
-        pixel = result.output_images[0].image.size
-        return observed(client, log, first_id, pixel, color)
+        size = result.output_images[0].image.size
+        return observed(client, log, first_id, size)
 
 
 def _sync_scenario(comfy_url: str, color: int) -> dict[str, Any]:
     log = SocketLog()
-    proxy = ThreadedTCPProxy(upstream(comfy_url))
+    proxy = ThreadedProxy(FaultProxy(upstream(comfy_url), raw=True))
     try:
         with create_sync_client(
             proxy.url, plugins=[log], state_tracker_kwargs=FAST_RECONNECT, timeout=60
@@ -134,8 +132,8 @@ def _sync_scenario(comfy_url: str, color: int) -> dict[str, Any]:
             prompt = client.submit_workflow(slow(color, blurs=2, size=256))
             proxy.cut()
             result = client.wait(prompt)
-            pixel = result.output_images[0].image.size
-            return observed(client, log, first_id, pixel, color)
+            size = result.output_images[0].image.size
+            return observed(client, log, first_id, size)
     finally:
         proxy.close()
 
