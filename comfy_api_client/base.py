@@ -279,7 +279,8 @@ class ClientBase:
         """Settle the handle's future with ``outcome`` (scrubbed if an error); it leaves
         the prompts in flight."""
         with self._lock:  # first: a waiter woken by the future finds the prompt gone
-            self._session.resolved(handle)
+            if not self._session.resolved(handle):
+                return  # resolved already (the client closed meanwhile, say)
         future = handle.future
         if future is not None and not future.done():
             if isinstance(outcome, BaseException):
@@ -307,8 +308,9 @@ class ClientBase:
                 f"the client closed before prompt {handle.prompt_id} finished"
             )
             self._resolve(handle, error)
-            if handle.future is not None:
-                handle.future.exception()  # retrieved: asyncio must not log it as lost
+            future = handle.future
+            if future is not None and future.done() and not future.cancelled():
+                future.exception()  # retrieved: asyncio must not log it as lost
 
     # -- the steps of a prompt --------------------------------------------------------
 

@@ -176,12 +176,19 @@ class Session:
         """Every handle whose future is not resolved yet."""
         return list(self._handles.values())
 
-    def resolved(self, handle: PromptHandle) -> None:
-        """The handle's future is resolved: it leaves the prompts in flight. Its events
-        stay for a late ``events()`` call, for the newest few settled prompts."""
-        if self._handles.pop(handle.prompt_id, None) is None or handle.consumers:
-            return
-        self._keep(handle)
+    def resolved(self, handle: PromptHandle) -> bool:
+        """The handle's future is to be resolved now: it leaves the prompts in flight.
+        Its events stay for a late ``events()`` call, for the newest few settled prompts.
+
+        True for the first call only, so that exactly one caller resolves the future
+        (a finish step and the client's closing may race for it).
+        """
+        if self._handles.get(handle.prompt_id) is not handle:
+            return False
+        del self._handles[handle.prompt_id]
+        if not handle.consumers:
+            self._keep(handle)
+        return True
 
     def _keep(self, handle: PromptHandle) -> None:
         self._kept[handle.prompt_id] = handle

@@ -54,6 +54,9 @@ def open_socket(
     return sock
 
 
+_REPEATABLE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
 class _Stale(Exception):
     """A pooled connection was closed by the server before it answered."""
 
@@ -143,7 +146,16 @@ class RawSocketTransport(SyncConfiguredTransport):
         if request.body:
             data += conn.send(h11.Data(data=request.body)) or b""
         data += conn.send(h11.EndOfMessage()) or b""
-        sock.sendall(data)
+        # A pooled connection the server dropped while idle shows as a reset (or a closed
+        # pipe) before any answer; a request that repeats safely then goes out once more on
+        # a new connection. A POST is not repeated: the server may have taken it.
+        stale_if_reset = reused and request.method in _REPEATABLE
+        try:
+            sock.sendall(data)
+        except ConnectionError as exc:
+            if stale_if_reset:
+                raise _Stale from exc
+            raise
         status = 0
         headers: tuple[tuple[str, str], ...] = ()
         reader: BodyReader | None = None
@@ -153,7 +165,12 @@ class RawSocketTransport(SyncConfiguredTransport):
                 if deadline.expired:
                     raise TimeoutError
                 sock.settimeout(deadline.cap(self.settings.timeout))
-                received = sock.recv(65536)
+                try:
+                    received = sock.recv(65536)
+                except ConnectionError as exc:
+                    if stale_if_reset and status == 0:
+                        raise _Stale from exc
+                    raise
                 if not received and reused and status == 0:
                     raise _Stale
                 conn.receive_data(received)

@@ -142,7 +142,8 @@ def test_handles_live_until_resolved_then_the_newest_few_are_kept() -> None:
     handles = [tracked(session, f"p{i}") for i in range(SETTLED_KEPT + 3)]
     assert session.pending == handles
     for handle in handles:
-        session.resolved(handle)
+        assert session.resolved(handle)
+        assert not session.resolved(handle)  # exactly one caller resolves a future
     assert session.pending == []
     assert session.handle("p0") is None  # the oldest gave way
     assert session.handle(f"p{SETTLED_KEPT + 2}") is handles[-1]

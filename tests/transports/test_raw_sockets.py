@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import struct
 import threading
+import time
 
 import pytest
 from wsproto.events import CloseConnection
@@ -87,6 +89,43 @@ def test_a_stale_pooled_connection_is_replaced_once() -> None:
     assert peer.accepted == 2
     # The first connection saw the second request arrive after its FIN; the new one, none.
     assert [data[:21] for data in after_fin] == [b"GET /api/system_stats", b""]
+
+
+def _answer_then_reset(link: Link) -> None:
+    seen = link.read_request()
+    assert seen is not None
+    link.respond(200, scenarios.STATS_BODY, scenarios.JSON)
+    # The server drops the idle connection with a reset (linger 0), not a FIN: the
+    # client's next request on it meets ECONNRESET before any answer.
+    link.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    link.sock.close()
+
+
+def test_a_pooled_connection_reset_while_idle_is_replaced_for_a_get() -> None:
+    with Peer(_answer_then_reset) as peer:
+        transport = make(peer.url)
+        try:
+            first = transport.handle_request(scenarios.GET)
+            time.sleep(0.2)  # the reset has arrived before the next request leaves
+            second = transport.handle_request(scenarios.GET)
+        finally:
+            transport.close()
+    assert first.json() == second.json() == scenarios.STATS
+    assert peer.accepted == 2
+
+
+def test_a_post_on_a_reset_pooled_connection_is_not_repeated() -> None:
+    post = Request(method="POST", path="/api/prompt", body=b"{}")
+    with Peer(_answer_then_reset) as peer:
+        transport = make(peer.url)
+        try:
+            transport.handle_request(scenarios.GET)
+            time.sleep(0.2)
+            with pytest.raises(NetworkError):
+                transport.handle_request(post)  # the server may have taken it: no resend
+        finally:
+            transport.close()
+    assert peer.accepted == 1
 
 
 def test_a_connection_cut_mid_answer_is_a_network_error() -> None:
