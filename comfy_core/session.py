@@ -21,7 +21,8 @@ clients). The drivers only move bytes:
    driver asks :meth:`reconcile` for a queue check now and then.
 
 It never sleeps, reads a clock or touches a socket; randomness for the jitter
-is injected, so tests can drive it by hand.
+is injected, so tests can drive it by hand. It holds no lock either: a driver
+with several threads calls it under one lock of its own.
 """
 
 from __future__ import annotations

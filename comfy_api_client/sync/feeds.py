@@ -82,7 +82,8 @@ class SyncWebSocketFeed(WebSocketOptions, SyncFeed):
 
     def _open(self) -> None:
         session = self.client._session
-        client_id = session.connect()
+        with self.client._lock:  # the session is shared with the client's other threads
+            client_id = session.connect()
         ws = self.client._open_websocket(client_id)
         try:
             ws.send_text(HANDSHAKE)
@@ -121,14 +122,21 @@ class SyncWebSocketFeed(WebSocketOptions, SyncFeed):
                     self._reconnect()
                 continue
             # The events of the gap are gone: settle the stranded prompts over HTTP.
-            if self.client._session.stranded and time.monotonic() - last_poll >= self.poll_interval:
+            if time.monotonic() - last_poll >= self.poll_interval and self._stranded():
                 last_poll = time.monotonic()
                 self._check_queue()
 
+    def _stranded(self) -> bool:
+        with self.client._lock:
+            return bool(self.client._session.stranded)
+
+    def _connection_lost(self) -> float:
+        with self.client._lock:
+            return self.client._session.connection_lost()
+
     def _reconnect(self) -> None:
         self._close()
-        session = self.client._session
-        while not self._stop.wait(session.connection_lost()):
+        while not self._stop.wait(self._connection_lost()):
             try:
                 self._open()
                 return
