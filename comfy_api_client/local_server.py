@@ -32,12 +32,12 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from comfy_core.errors import ComfyError
+from comfy_core.errors import ComfyError, InvalidArgument
 
 __all__ = [
     "COMFYUI_VERSION",
@@ -205,6 +205,19 @@ class LocalServer:
     ``ready_timeout`` passes. ``stop()`` sends SIGINT to the PID we started
     (never by name), then SIGTERM and SIGKILL if it lingers. Use it as a
     context manager; ``url`` is the base URL to give to ``create_client``.
+
+    ``custom_nodes`` are folders of custom node packages (each holds package
+    folders or ``.py`` files, as ComfyUI's own ``custom_nodes`` does) that this
+    server loads besides the install's own. They are named in an
+    ``extra_model_paths.yaml`` written into ``run_dir`` and passed with
+    ``--extra-model-paths-config``; the shared install is never written to, so
+    servers of one install can load different nodes.
+
+    ``kill()`` is a crash for failure tests: SIGKILL to the process, then it
+    waits for it to be gone; ``run_dir`` (input, output, database, log) is kept.
+    ``start()`` may then be called again: the same port (free again once the
+    process is gone) and the same folders, so earlier outputs are still there.
+    ``stop()`` after ``kill()`` only removes a ``run_dir`` we created.
     """
 
     def __init__(
@@ -215,8 +228,15 @@ class LocalServer:
         run_dir: Path | None = None,
         ready_timeout: float = 120.0,
         detach: bool = False,
+        custom_nodes: Sequence[Path] = (),
     ) -> None:
         self.install = install
+        self.custom_nodes = tuple(Path(folder).resolve() for folder in custom_nodes)
+        for folder in self.custom_nodes:
+            if not folder.is_dir():
+                raise InvalidArgument(f"custom node folder {str(folder)!r} is not a directory")
+            if "\n" in str(folder):  # the server splits each path entry at newlines
+                raise InvalidArgument(f"custom node folder {str(folder)!r} holds a newline")
         self.detach = detach  # its own session: it outlives us and our terminal's Ctrl-C
         self.port = port or free_port()
         self._own_run_dir = run_dir is None
@@ -240,6 +260,15 @@ class LocalServer:
     def output_dir(self) -> Path:
         return self.run_dir / "output"
 
+    @property
+    def extra_paths_config(self) -> Path:
+        """The YAML naming ``custom_nodes`` (written by ``start()`` when there are any)."""
+        return self.run_dir / "extra_model_paths.yaml"
+
+    def answers(self) -> bool:
+        """True if the process we started is alive and ``/system_stats`` answers 200."""
+        return self.process is not None and self.process.poll() is None and _ready(self.url)
+
     def log_tail(self, chars: int = 4000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-chars:]
@@ -247,6 +276,8 @@ class LocalServer:
             return ""
 
     def start(self) -> LocalServer:
+        if self.process is not None and self.process.poll() is None:
+            raise ServerStartError(f"ComfyUI is running already on {self.url}: stop or kill it")
         for sub in ("input", "output", "user"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -259,6 +290,9 @@ class LocalServer:
             "--user-directory", str(self.run_dir / "user"),
             "--database-url", f"sqlite:///{self.run_dir / 'comfyui.db'}",
         ]  # fmt: skip
+        if self.custom_nodes:
+            self.extra_paths_config.write_text(_extra_paths_yaml(self.custom_nodes), "utf-8")
+            cmd += ["--extra-model-paths-config", str(self.extra_paths_config)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 cmd,
@@ -283,6 +317,19 @@ class LocalServer:
             f"ComfyUI not ready after {self.ready_timeout} s:\n{self.log_tail()}"
         )
 
+    def kill(self) -> None:
+        """SIGKILL the process and wait until it is gone; ``run_dir`` stays for ``start()``."""
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired as exc:
+            raise ServerStartError(f"ComfyUI (pid {proc.pid}) outlived SIGKILL by 30 s") from exc
+        self.process = None
+
     def stop(self) -> None:
         proc, self.process = self.process, None
         if proc is not None and proc.poll() is None:
@@ -306,6 +353,34 @@ class LocalServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _yaml_string(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar: every character not surely printable escaped."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~" or (ord(ch) > 0xA0 and ch.isprintable()):
+            out.append(ch)
+        else:  # a lone surrogate too: the server then lists the path's original bytes
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _extra_paths_yaml(custom_nodes: Sequence[Path]) -> str:
+    """An ``extra_model_paths.yaml`` that adds ``custom_nodes`` to the server's search path.
+
+    ComfyUI 0.3.75 (``utils/extra_config.py``) splits each value at newlines,
+    one path a line, and joins each to the section's ``base_path`` if it has
+    one, else to the YAML's folder when relative. We give no ``base_path`` and
+    absolute paths, so each path is taken as it is.
+    """
+    paths = "\n".join(str(folder) for folder in custom_nodes)
+    return (
+        "# Written by comfy_api_client.local_server: this server's own custom node folders.\n"
+        f"comfy_api_client_local_server:\n  custom_nodes: {_yaml_string(paths)}\n"
+    )
 
 
 def stop_pid(pid: int) -> bool:
