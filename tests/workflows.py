@@ -72,5 +72,29 @@ def multi_output(color: int, folder: str) -> Workflow:
     return workflow
 
 
+def sleepy(color: int, seconds: float, prefix: str, *, only_here: bool = False) -> Workflow:
+    """EmptyImage(8x8) -> SdkSleep(seconds) [-> SdkOnlyHere] -> SaveImage: wall time, no CPU.
+
+    Needs the test custom nodes of tests/pool (``SdkOnlyHere`` only the pool's third
+    server has). Give each prompt its own ``color``, or ComfyUI's cache skips the sleep.
+    """
+    workflow: Workflow = {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": color},
+        },
+        "2": {"class_type": "SdkSleep", "inputs": {"image": ["1", 0], "seconds": seconds}},
+    }
+    last = "2"
+    if only_here:
+        workflow["3"] = {"class_type": "SdkOnlyHere", "inputs": {"image": ["2", 0]}}
+        last = "3"
+    workflow["9"] = {
+        "class_type": "SaveImage",
+        "inputs": {"images": [last, 0], "filename_prefix": prefix},
+    }
+    return workflow
+
+
 def rgb(color: int) -> tuple[int, int, int]:
     return (color >> 16) & 0xFF, (color >> 8) & 0xFF, color & 0xFF
