@@ -7,12 +7,13 @@ running instead. If provisioning or start fails, the tests that need the server
 error loudly; nothing is skipped.
 
 Every test that needs the server carries the ``server`` marker: the collection hook
-below adds it to each test whose fixture closure holds ``comfy_server``, and modules
-that reach a server another way (their own LocalServer, a subprocess) set it
-themselves. ``pytest -m "not server"`` therefore runs the offline half without
-starting ComfyUI, and should a test reach ``comfy_server`` in such a run anyway
-(say through ``request.getfixturevalue``), the fixture fails it instead of
-starting a server behind the selection's back.
+below adds it to each test whose fixture closure holds ``comfy_server`` or
+``pool_servers`` (the three servers of tests/pool), and modules that reach a server
+another way (their own LocalServer, a subprocess) set it themselves.
+``pytest -m "not server"`` therefore runs the offline half without starting ComfyUI,
+and should a test reach one of those fixtures in such a run anyway (say through
+``request.getfixturevalue``), the fixture fails it instead of starting a server
+behind the selection's back.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ class Server:
 
 
 _SERVER_SELECTED = pytest.StashKey[bool]()
+# Fixtures that start real servers: a test whose closure holds one gets the marker.
+SERVER_FIXTURES = frozenset({"comfy_server", "pool_servers"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by -m
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "comfy_server" in getattr(item, "fixturenames", ()):
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
 
 
@@ -48,15 +51,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[_SERVER_SELECTED] = selected
 
 
-@pytest.fixture(scope="session")
-def comfy_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+def fail_unless_server_tests_selected(request: pytest.FixtureRequest) -> None:
+    """Fail the server fixture asking (``request.fixturename``) if the run deselected them."""
     if not request.config.stash.get(_SERVER_SELECTED, False):
         pytest.fail(
-            "comfy_server was requested, but no selected test carries the `server` marker "
-            "(is the run `-m 'not server'`?): the test that asked for it needs "
+            f"{request.fixturename} was requested, but no selected test carries the `server` "
+            "marker (is the run `-m 'not server'`?): the test that asked for it needs "
             "`pytest.mark.server`",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def comfy_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    fail_unless_server_tests_selected(request)
     url = os.environ.get("COMFYUI_URL")
     if url:
         yield Server(url=url.rstrip("/"))
