@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from comfy_core.workflows import Template, Workflow
+from comfy_core.errors import InvalidArgument
+from comfy_core.workflows import Template, Workflow, coerce
 
 __all__ = [
     "batch",
@@ -21,25 +22,14 @@ __all__ = [
 ]
 
 SEED_MODES = ("fixed", "increment", "decrement", "randomize")
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 def parse_value(text: str, kind: str) -> Any:
     """``text`` as a value of ``kind`` (INT, FLOAT, BOOLEAN; anything else stays a string)."""
     try:
-        if kind == "INT":
-            return int(text, 0)
-        if kind == "FLOAT":
-            return float(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not {kind}", param_hint="--set") from None
-    if kind == "BOOLEAN":
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise click.BadParameter(f"{text!r} is not a BOOLEAN", param_hint="--set")
-    return text
+        return coerce(text, kind)
+    except InvalidArgument as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
 
 
 def parse_assignments(

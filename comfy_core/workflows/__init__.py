@@ -19,7 +19,8 @@ send along in ``extra_pnginfo``. The modules, from the bottom up:
 * :mod:`~comfy_core.workflows.editing`: ``Workflow.set``;
 * :mod:`~comfy_core.workflows.params`: the widget inputs as typed :class:`Parameter` records;
 * :mod:`~comfy_core.workflows.seeds`: seeds across a batch;
-* :mod:`~comfy_core.workflows.template`: :class:`Template` and its manifest.
+* :mod:`~comfy_core.workflows.template`: :class:`Template` and its manifest;
+* :mod:`~comfy_core.workflows.rows`: a batch's parameter rows, read from a file and rendered.
 """
 
 from comfy_core.workflows.embedded import read_text_metadata
@@ -32,6 +33,7 @@ from comfy_core.workflows.loading import (
 )
 from comfy_core.workflows.model import MissingNodes, NodeInfo, NodeMap, Workflow, is_ui_workflow
 from comfy_core.workflows.params import Parameter
+from comfy_core.workflows.rows import coerce, read_rows, render_row
 from comfy_core.workflows.seeds import SEED_MODES, SeedPolicy
 from comfy_core.workflows.template import Template
 
@@ -47,8 +49,11 @@ __all__ = [
     "Workflow",
     "WorkflowSource",
     "check_workflow_flow",
+    "coerce",
     "is_ui_workflow",
     "load_workflow",
     "prepare_workflow",
+    "read_rows",
     "read_text_metadata",
+    "render_row",
 ]
