@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-from comfy_core.errors import ConnectError, NetworkError, TransportTimeout
+from comfy_core.errors import ClientClosedError, ConnectError, NetworkError, TransportTimeout
 from comfy_core.http import Request, Response
 from comfy_core.urls import ServerURL
 
@@ -36,11 +36,17 @@ def build_request(
 
 
 @contextmanager
-def mapped_errors(request: Request, netloc: str) -> Iterator[None]:
+def mapped_errors(
+    request: Request, netloc: str, client: httpx.Client | httpx.AsyncClient | None = None
+) -> Iterator[None]:
     # httpcore's exceptions reach here unmapped from the sync transport's own pool.
     what = f"{request.method} {request.path}"
     try:
         yield
+    except RuntimeError as exc:  # httpx's word for a request on a client closed meanwhile
+        if client is not None and client.is_closed:
+            raise ClientClosedError(f"{what}: the transport was closed") from exc
+        raise
     except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
         raise TransportTimeout(f"{what} timed out ({type(exc).__name__})") from exc
     except (httpx.ConnectError, httpcore.ConnectError) as exc:

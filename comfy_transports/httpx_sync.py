@@ -102,7 +102,7 @@ class HttpxSyncTransport(SyncConfiguredTransport):
         deadline = Deadline(seconds)
         token = CURRENT.set(deadline)
         try:
-            with mapped_errors(request, self.url.netloc):
+            with mapped_errors(request, self.url.netloc, self._client):
                 answer = self._client.send(
                     build_request(self._client, self.url, request), stream=True
                 )

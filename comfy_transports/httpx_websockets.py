@@ -120,7 +120,7 @@ class HttpxTransport(ConfiguredTransport):
     async def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None
     ) -> Response:
-        with mapped_errors(request, self.url.netloc):
+        with mapped_errors(request, self.url.netloc, self._client):
             answer = await self._client.send(
                 build_request(self._client, self.url, request), stream=True
             )
