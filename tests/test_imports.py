@@ -175,7 +175,7 @@ def test_the_graph_sees_the_packages() -> None:
     edges = {(e.source, e.target) for e in graph()}
     assert ("comfy_core.tracker", "comfy_core.history") in edges
     assert ("comfy_plugins.retry", "comfy_api_client.hookspecs") in edges
-    assert ("comfy_api_client.sync", "comfy_transports.base") in edges
+    assert ("comfy_api_client.sync.create", "comfy_transports.base") in edges
     assert cycles([Edge("a", "b", 1, False), Edge("b", "a", 1, False)]) == [["a", "b", "a"]]
 
 
