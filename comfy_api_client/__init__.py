@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from comfy_api_client import utils
     from comfy_api_client.base import Receipt
+    from comfy_api_client.batch import BatchItem
     from comfy_api_client.client import ComfyAPIClient
     from comfy_api_client.client import ComfyAPIClient as AsyncClient
     from comfy_api_client.create import create_client
     from comfy_api_client.feeds import PollingFeed, WebSocketFeed
     from comfy_api_client.hookspecs import hookimpl
     from comfy_api_client.plugins import Hooks
+    from comfy_api_client.pool import AsyncPool, create_pool
+    from comfy_api_client.pooling import PoolReceipt, PromptRequeued, ServerEvent, ServerStatus
     from comfy_api_client.trackers import (
         BaseComfyStateTracker,
         HTTPStateTracker,
@@ -119,6 +122,7 @@ if TYPE_CHECKING:
     from comfy_core.progress import Progress
     from comfy_core.prompt_state import PromptState
     from comfy_core.results import ImageItem, PromptResult
+    from comfy_core.routing import NoCapableServer
     from comfy_core.schema import InputSpec, NodeSchema, OutputSpec
     from comfy_core.tracker import PromptTracker
     from comfy_core.uploads import UploadedFile
@@ -145,6 +149,14 @@ __version__ = "0.2.0"
 logging.getLogger("comfy_api_client").addHandler(logging.NullHandler())
 
 __all__ = [
+    "AsyncPool",
+    "BatchItem",
+    "NoCapableServer",
+    "PoolReceipt",
+    "PromptRequeued",
+    "ServerEvent",
+    "ServerStatus",
+    "create_pool",
     "PollingFeed",
     "Receipt",
     "WebSocketFeed",
@@ -268,17 +280,21 @@ __all__ = [
 # Where each public name lives; a module is imported when one of its names is first asked for.
 _SOURCES: dict[str, tuple[str, ...]] = {
     "comfy_api_client.base": ("Receipt",),
+    "comfy_api_client.batch": ("BatchItem",),
     "comfy_api_client.client": ("ComfyAPIClient",),
     "comfy_api_client.create": ("create_client",),
     "comfy_api_client.feeds": ("PollingFeed", "WebSocketFeed"),
     "comfy_api_client.hookspecs": ("hookimpl",),
     "comfy_api_client.plugins": ("Hooks",),
+    "comfy_api_client.pool": ("AsyncPool", "create_pool"),
+    "comfy_api_client.pooling": ("PoolReceipt", "PromptRequeued", "ServerEvent", "ServerStatus"),
     "comfy_api_client.trackers": (
         "BaseComfyStateTracker",
         "HTTPStateTracker",
         "WebsocketStateTracker",
         "create_comfy_state_tracker",
     ),
+    "comfy_core.routing": ("NoCapableServer",),
     "comfy_core.api": (
         "CancelOutcome",
         "FileList",
