@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from comfy_api_client.cli.batch import batch
 from comfy_api_client.cli.common import ExitCode, run_guarded
 from comfy_api_client.cli.inspect import cancel, download, history, nodes, queue, stats
 from comfy_api_client.cli.run import run
@@ -37,6 +38,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 for command in (
     run,
+    batch,
     params,
     convert,
     validate,
