@@ -93,10 +93,20 @@ class AsyncPoolAPI(PoolBase):
         client = await self._open_client(self.urls[server], _Relay(self, server))
         try:
             object_info = await client.get_object_info()
+            if self._closing:
+                raise ClientClosedError("the pool closed")
         except BaseException:
             await self._close_client(client)
             raise
         self._came_back(server, client, object_info)
+
+    async def _revive(self, server: str) -> None:
+        try:
+            await self._connect(server)
+        except ComfyError as exc:
+            log.debug("%s still down (%s)", server, exc)
+        finally:
+            self._end_revival(server)
 
     async def _start(self) -> None:
         """Connect every server (those that do not answer are down, and retried);
@@ -126,10 +136,8 @@ class AsyncPoolAPI(PoolBase):
 
     async def _check(self, server: str) -> None:
         if self._is_down(server):
-            try:
-                await self._connect(server)
-            except ComfyError as exc:
-                log.debug("%s still down (%s)", server, exc)
+            if self._begin_revival(server):  # in the background: retries take seconds
+                self._spawn(self._revive, server)
             return
         client = self._clients.get(server)
         if client is None:

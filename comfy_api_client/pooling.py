@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ __all__ = [
 
 log = logging.getLogger("comfy_api_client.pool")
 MAX_REQUEUES = 3
+SETTLED_KEPT = 256  # settled jobs whose prompt ids still find them
 
 
 def server_name(url: str) -> str:
@@ -201,6 +203,8 @@ class PoolBase:
         self._dropped: set[str] = set()  # servers whose client the pool closed as down
         self._files: dict[str, bytes] = {}  # recorded by upload_image, sent where needed
         self._uploaded: set[tuple[str, str]] = set()  # (server, file name)
+        self._reviving: set[str] = set()  # down servers a connection attempt is under way to
+        self._settled_jobs: deque[PoolJob] = deque()  # the newest, still found by prompt id
         self._closing = False
 
     def __repr__(self) -> str:
@@ -352,7 +356,17 @@ class PoolBase:
             job.future.set_result(future.result())
         else:
             job.future.set_exception(error)
+        self._forget(job)
         return False
+
+    def _forget(self, job: PoolJob) -> None:
+        """A settled job stays findable by prompt id among the newest ``SETTLED_KEPT``."""
+        with self._lock:
+            self._settled_jobs.append(job)
+            while len(self._settled_jobs) > SETTLED_KEPT:
+                old = self._settled_jobs.popleft()
+                for attempt in old.attempts:
+                    self._jobs.pop(attempt.prompt_id, None)
 
     @staticmethod
     def _error_of(future: Any) -> BaseException | None:
@@ -375,6 +389,7 @@ class PoolBase:
     def _fail(self, job: PoolJob, error: BaseException) -> None:
         if not job.future.done():
             job.future.set_exception(error)
+            self._forget(job)
             self._notify()
 
     # -- what the servers say --------------------------------------------------------
@@ -435,6 +450,18 @@ class PoolBase:
             self.router.back(server, object_info)
         log.info("%s is up", server)
         self._notify()
+
+    def _begin_revival(self, server: str) -> bool:
+        """Whether to start an attempt to reconnect ``server`` (none is under way)."""
+        with self._lock:
+            if server in self._reviving or self._closing:
+                return False
+            self._reviving.add(server)
+            return True
+
+    def _end_revival(self, server: str) -> None:
+        with self._lock:
+            self._reviving.discard(server)
 
     def _is_down(self, server: str) -> bool:
         with self._lock:

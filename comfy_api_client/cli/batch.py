@@ -137,12 +137,14 @@ def _show(pool: Any, items: Iterator[BatchItem], total: int, done_before: int) -
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), _Lanes(pool))  # fmt: skip
     with Progress(*columns, console=console, refresh_per_second=4) as progress:
-        overall = progress.add_task("batch", total=total)
-        for server in pool.servers:
-            progress.add_task(server, total=None, server=server)
-        progress.update(overall, completed=done_before)
+        overall = progress.add_task("batch", total=total, completed=done_before)
+        # A lane per server: its bar counts the items it finished in this run.
+        lanes = {server: progress.add_task(server, total=total, server=server)
+                 for server in pool.servers}  # fmt: skip
         for item in items:
             progress.advance(overall)
+            for status in pool.status():
+                progress.update(lanes[status.server], completed=status.done)
             if not item.ok:
                 failed = True
                 progress.console.print(f"[red]item {item.index} failed[/red]: ", end="")

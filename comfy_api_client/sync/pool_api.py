@@ -89,10 +89,20 @@ class SyncPoolAPI(PoolBase):
         client = self._open_client(self.urls[server], _Relay(self, server))
         try:
             object_info = client.get_object_info()
+            if self._closing:
+                raise ClientClosedError("the pool closed")
         except BaseException:
             self._close_client(client)
             raise
         self._came_back(server, client, object_info)
+
+    def _revive(self, server: str) -> None:
+        try:
+            self._connect(server)
+        except ComfyError as exc:
+            log.debug("%s still down (%s)", server, exc)
+        finally:
+            self._end_revival(server)
 
     def _start(self) -> None:
         """Connect every server (those that do not answer are down, and retried);
@@ -122,10 +132,8 @@ class SyncPoolAPI(PoolBase):
 
     def _check(self, server: str) -> None:
         if self._is_down(server):
-            try:
-                self._connect(server)
-            except ComfyError as exc:
-                log.debug("%s still down (%s)", server, exc)
+            if self._begin_revival(server):  # in the background: retries take seconds
+                self._spawn(self._revive, server)
             return
         client = self._clients.get(server)
         if client is None:
