@@ -52,7 +52,10 @@ class Failure(click.ClickException):
 def run_guarded(command: click.Command, argv: list[str] | None, *, debug: bool) -> int:
     """Run ``command``; SDK errors become one line on stderr and an exit code."""
     try:
-        command.main(args=argv, prog_name="comfy-api-client", standalone_mode=False)
+        # Outside standalone mode click returns an Exit's code rather than raising it.
+        code = command.main(args=argv, prog_name="comfy-api-client", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Abort:
         return ExitCode.INTERRUPTED
     except Failure as exc:

@@ -110,3 +110,12 @@ def test_run_a_template_with_its_parameters(
     assert sent["1"]["inputs"]["color"] == fresh_color ^ 1 and sent["1"]["inputs"]["width"] == 12
     bad = cli("run", str(path), "--set", "seed=many")
     assert bad.returncode == 2 and "INT" in bad.stderr
+
+
+def test_a_prompt_that_fails_on_the_server_exits_1(cli: Cli, tmp_path: Path) -> None:
+    from tests.workflows import execution_error
+
+    path = write(tmp_path / "fails.json", execution_error())
+    done = cli("run", str(path), "--no-validate")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "failed" in done.stdout and "ImageScaleBy" in done.stdout
