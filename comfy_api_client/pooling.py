@@ -355,9 +355,14 @@ class PoolBase:
         if error is None:
             job.future.set_result(future.result())
         else:
-            job.future.set_exception(error)
+            self._set_error(job, error)
         self._forget(job)
         return False
+
+    def _set_error(self, job: PoolJob, error: BaseException) -> None:
+        job.future.set_exception(error)
+        if self._closing or isinstance(error, ClientClosedError):
+            job.future.exception()  # retrieved: nobody may wait for it, asyncio must not log it
 
     def _forget(self, job: PoolJob) -> None:
         """A settled job stays findable by prompt id among the newest ``SETTLED_KEPT``."""
@@ -388,7 +393,7 @@ class PoolBase:
 
     def _fail(self, job: PoolJob, error: BaseException) -> None:
         if not job.future.done():
-            job.future.set_exception(error)
+            self._set_error(job, error)
             self._forget(job)
             self._notify()
 

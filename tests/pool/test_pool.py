@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -166,3 +169,28 @@ def test_status_and_ledger_paths(pool_urls, fresh_colors, tmp_path: Path) -> Non
     assert (tmp_path / "ledger.sqlite").exists()
     assert not list(tmp_path.glob(".*.tmp"))
     assert [s.server for s in status] == [server_name(url) for url in pool_urls]
+
+
+def test_closing_with_jobs_pending_fails_them_quietly(pool_urls, fresh_colors) -> None:
+    """Jobs still pending when the pool closes fail with ClientClosedError; nobody looks at
+    that error, and asyncio must not complain of it (it does when the process ends)."""
+    script = f"""
+import asyncio, logging
+from comfy_api_client import create_pool
+from tests.workflows import sleepy
+logging.basicConfig()
+
+async def main():
+    async with create_pool([{pool_urls[0]!r}], timeout=60) as pool:
+        await pool.submit_workflow(sleepy({fresh_colors()}, 1.0, "pool_closing"))
+        items = [sleepy({fresh_colors()} + i, 1.0, "pool_closing") for i in range(4)]
+        async for item in pool.map(items):
+            break  # three still in flight
+
+asyncio.run(main())
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "never retrieved" not in done.stderr
