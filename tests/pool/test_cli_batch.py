@@ -108,3 +108,28 @@ def test_a_refused_row_fails_alone_and_a_bad_row_stops_before_anything_runs(
     assert bad.returncode == 2
     assert "soon" in bad.stderr and "seconds" in bad.stderr
     assert not (tmp_path / "out2" / Ledger.FILENAME).exists()
+
+
+def test_a_template_manifest_with_json_rows(
+    pool_urls: list[str], tmp_path: Path, fresh_colors
+) -> None:
+    (tmp_path / "sleepy.json").write_text(json.dumps(sleepy(0, 0.2, "unset")))
+    manifest = tmp_path / "sleepy.template.json"
+    manifest.write_text(json.dumps({
+        "format": "comfy-template", "version": 1, "workflow": "sleepy.json",
+        "parameters": {"color": "1.color", "name": "9.filename_prefix"},
+    }))  # fmt: skip
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"color": fresh_colors(), "name": f"cli_tpl/{i}"}) + "\n"
+                            for i in range(3)))  # fmt: skip
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "comfy_api_client", "batch", str(manifest), "--params", str(rows),
+         "--out", str(out), "--url", pool_urls[0], "--url", pool_urls[1], "--json"],
+        capture_output=True, text=True, env=environ(), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with Ledger.open(out) as ledger:
+        prefixes = [item.prompt["9"]["inputs"]["filename_prefix"] for item in ledger.items()]
+        assert ledger.counts()["done"] == 3
+    assert prefixes == [f"cli_tpl/{i}" for i in range(3)]
