@@ -291,9 +291,10 @@ class PoolBase:
             self._files[name] = data
             self._uploaded = {(s, n) for s, n in self._uploaded if n != name}
 
-    def _mark_uploaded(self, server: str, name: str) -> None:
+    def _mark_uploaded(self, job: PoolJob, server: str, name: str) -> None:
         with self._lock:
-            self._uploaded.add((server, name))
+            if name not in job.files:  # a recorded file: the server keeps it
+                self._uploaded.add((server, name))
 
     def _uploads_of(self, job: PoolJob) -> set[str]:
         """Names of the recorded files the job's prompt uses (uploaded before it is sent)."""
@@ -306,11 +307,16 @@ class PoolBase:
         return used
 
     def _files_for(self, job: PoolJob, server: str) -> dict[str, bytes]:
-        """The files to upload to ``server`` before the job's prompt goes there."""
+        """The files to upload to ``server`` before the job's prompt goes there: the job's
+        own, always (another job may give the same name other bytes), and the recorded
+        ones it names that this server has not had yet."""
         wanted = {}
-        for name in self._uploads_of(job):
-            if (server, name) not in self._uploaded:
-                wanted[name] = job.files.get(name, self._files.get(name, b""))
+        with self._lock:
+            for name in self._uploads_of(job):
+                if name in job.files:
+                    wanted[name] = job.files[name]
+                elif (server, name) not in self._uploaded:
+                    wanted[name] = self._files[name]
         return wanted
 
     def _attempt(self, job: PoolJob, server: str) -> Attempt:
@@ -345,6 +351,9 @@ class PoolBase:
             if resend:
                 job.losses += 1
                 job.reasons[attempt.prompt_id] = f"{type(error).__name__}: {error}"
+            elif current and lost:  # lost once too often: say so, not just the last loss
+                reason = f"lost {job.losses + 1} times, last by {attempt.server}: {error}"
+                error = PromptLostError(prompt_id=attempt.prompt_id, reason=reason)
         self._notify()
         if not current:
             return False  # an attempt the job had moved on from, or a settled job

@@ -189,7 +189,7 @@ class SyncPoolAPI(PoolBase):
         for name, data in self._files_for(job, attempt.server).items():
             folder, _, filename = name.rpartition("/")
             client.upload_image(filename, data, subfolder=folder or None, overwrite=True)
-            self._mark_uploaded(attempt.server, name)
+            self._mark_uploaded(job, attempt.server, name)
         return client.submit_workflow(
             job.prompt, prompt_id=attempt.prompt_id, extra_data=job.extra_data, **job.options
         )
