@@ -1,0 +1,63 @@
+"""``python -m benchmarks [--quick] [--url URL]``: every benchmark, as one table of ratios.
+
+Each ratio is measured against a baseline in the same run, rounds interleaved;
+the table shows the median and the min-max over rounds, and the target. Without
+``--url`` (or ``COMFYUI_URL``) it starts its own ComfyUI servers (provisioned as
+the tests do); the pool's rows need three, so they start two more. ``--quick``
+finishes in under two minutes; ``--only NAME`` runs one section. No benchmark is
+a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import NoReturn
+
+from benchmarks import latency
+from benchmarks.suite import Context, Row, start_servers, table
+
+SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
+    "latency": latency.sequential,
+    "burst": latency.burst,
+}
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds: under two minutes")
+    parser.add_argument("--url", action="append", default=[], help="a running server (repeat)")
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), help="a section")
+    options = parser.parse_args(argv)
+    # Stop the servers on Ctrl-C (even where a background shell ignores SIGINT) and SIGTERM.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    began = time.perf_counter()
+    urls = options.url or ([os.environ["COMFYUI_URL"]] if os.environ.get("COMFYUI_URL") else [])
+    rows: list[Row] = []
+    with ExitStack() as stack:
+        servers = [] if urls else start_servers(stack, 1)
+        ctx = Context(urls or [s.url for s in servers], servers, options.quick)
+        for name in options.only or list(SECTIONS):
+            print(f"{name}...", flush=True)
+            rows += SECTIONS[name](ctx)
+    mode = " (--quick)" if options.quick else ""
+    print(f"\nmeasured in {time.perf_counter() - began:.0f} s{mode}\n")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
