@@ -28,7 +28,7 @@ import importlib
 import importlib.metadata
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -137,7 +137,9 @@ class Hooks:
         self.pm = pm
         self._hook = pm.hook
 
-    def _observe(self, call: Callable[..., Any], **kwargs: Any) -> None:
+    def _observe(self, call: Any, **kwargs: Any) -> None:
+        if not call.get_hookimpls():  # most hooks have no plugin: skip pluggy's call
+            return
         try:
             call(**kwargs)
         except Exception:

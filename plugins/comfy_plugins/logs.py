@@ -41,6 +41,8 @@ def _node_of(event: Event) -> str | None:
 @hookimpl
 def comfy_response_received(request: Request, response: Response, elapsed: float) -> None:
     level = logging.DEBUG if response.status < 400 else logging.WARNING
+    if not http_log.isEnabledFor(level):  # skip building the record's extras for nothing
+        return
     http_log.log(
         level,
         "%s %s -> %d in %.1f ms",
