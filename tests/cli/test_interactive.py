@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyte
-
 from comfy_api_client.sync import create_client
 from tests.cli.conftest import noise_ui, write
+from tests.terminal import on_terminal
 from tests.workflows import slow
 
 
@@ -63,29 +60,9 @@ def test_ctrl_c_cancels_what_the_run_queued_and_exits_130(
 
 def test_the_live_display_on_a_terminal(comfy_url: str, tmp_path: Path, fresh_color: int) -> None:
     path = write(tmp_path / "noise.json", noise_ui(fresh_color, seed=9))
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command on a pseudo-terminal
-        os.chdir(tmp_path)
-        os.execve(sys.executable,
-                  [sys.executable, "-m", "comfy_api_client", "run", str(path), "--count", "2"],
-                  _environ(comfy_url, tmp_path))  # fmt: skip
-    screen = pyte.Screen(120, 30)
-    stream = pyte.ByteStream(screen)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            continue
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        stream.feed(data)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = "\n".join(screen.display)
+    argv = [sys.executable, "-m", "comfy_api_client", "run", str(path), "--count", "2"]
+    code, text = on_terminal(argv, _environ(comfy_url, tmp_path), cwd=tmp_path)
+    assert code == 0
     assert "#1" in text and "#2" in text  # one line per prompt
     assert text.count("done") >= 2
     assert "2/2 done" in text  # the overall bar's count

@@ -6,18 +6,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pyte
 import pytest
 
 from comfy_api_client.ledger import Ledger
 from comfy_api_client.pooling import server_name
+from tests.terminal import on_terminal
 from tests.workflows import sleepy
 
 pytestmark = pytest.mark.server
@@ -54,27 +51,9 @@ def command(workflow: Path, params: Path, out: Path, urls: list[str]) -> list[st
 def test_the_live_display_on_a_terminal(pool_urls: list[str], tmp_path: Path, fresh_colors) -> None:
     rows = [{"1.color": fresh_colors(), "9.filename_prefix": f"cli_tty/{i}"} for i in range(6)]
     workflow, params = batch_files(tmp_path, rows)
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command on a pseudo-terminal
-        os.execve(sys.executable, command(workflow, params, tmp_path / "out", pool_urls),
-                  environ())  # fmt: skip
-    screen = pyte.Screen(150, 30)
-    stream = pyte.ByteStream(screen)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            continue
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        stream.feed(data)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = "\n".join(screen.display)
+    argv = command(workflow, params, tmp_path / "out", pool_urls)
+    code, text = on_terminal(argv, environ(), size=(150, 30))
+    assert code == 0
     assert "6/6" in text and "━" in text  # the batch's bar
     lanes = [line for line in text.splitlines() if any(server_name(u) in line for u in pool_urls)]
     assert sum(" up " in line and "in flight" in line for line in lanes) == 3  # one per server
