@@ -33,6 +33,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
+from comfy_core.conclusions import PromptQueued
 from comfy_core.errors import RemoteProtocolError
 from comfy_core.events import Event, StatusReported
 from comfy_core.handles import Callback, PromptHandle
@@ -155,6 +156,11 @@ class Session:
             self._connection_made(self._opening)
         handle = self._handles.get(event.prompt_id) if event.prompt_id else None
         if handle is None:
+            kept = self._kept.get(event.prompt_id or "")
+            if kept is not None and isinstance(event, PromptQueued):
+                # A fast prompt can be settled, result and all, before its POST is
+                # answered: its receipt still belongs first among its kept events.
+                kept.record(event)
             return event, None, []
         return event, handle, handle.record(event)
 

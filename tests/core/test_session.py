@@ -174,3 +174,22 @@ def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> No
     drain(session)
     kinds = [type(e) for e in handle.buffer]
     assert kinds[0] is PromptQueued and kinds[-1] is PromptSucceeded
+
+
+def test_a_receipt_that_comes_after_the_prompt_settled_is_kept_with_its_events() -> None:
+    # Faster still: the outcome arrived and the future was resolved (its finish step
+    # done) before the POST was answered; a later events() still sees the receipt first.
+    session = Session()
+    handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, 2))
+    session.open(handle)
+    session.tracker.register(PROMPT)
+    for message in SUCCESS:
+        session.receive(message)
+    drain(session)
+    assert session.resolved(handle)
+    session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
+    drain(session)
+    reader = session.attach(PROMPT)
+    assert reader is handle
+    kinds = [type(e) for e in reader.buffer]
+    assert kinds[0] is PromptQueued and kinds[-1] is PromptSucceeded
