@@ -19,12 +19,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import NoReturn
 
-from benchmarks import latency
+from benchmarks import download, latency, polling
 from benchmarks.suite import Context, Row, start_servers, table
 
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "latency": latency.sequential,
     "burst": latency.burst,
+    "polling": polling.traffic,
+    "download": download.download,
 }
 
 
