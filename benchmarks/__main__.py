@@ -19,12 +19,15 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import NoReturn
 
-from benchmarks import latency
+from benchmarks import convert, core, latency, pool_cost
 from benchmarks.suite import Context, Row, start_servers, table
 
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "latency": latency.sequential,
     "burst": latency.burst,
+    "core": core.section,
+    "convert": convert.section,
+    "pool": pool_cost.section,
 }
 
 
@@ -49,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(urls or [s.url for s in servers], servers, options.quick)
         for name in options.only or list(SECTIONS):
             print(f"{name}...", flush=True)
+            started = time.perf_counter()
             rows += SECTIONS[name](ctx)
+            print(f"  {name}: {time.perf_counter() - started:.1f} s", flush=True)
     mode = " (--quick)" if options.quick else ""
     print(f"\nmeasured in {time.perf_counter() - began:.0f} s{mode}\n")
     print(table(rows))
