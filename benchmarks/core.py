@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 from benchmarks.suite import ROOT, Context, Row, interleaved, ratios
@@ -91,12 +91,12 @@ def through_json(data: list[Recorded], loads: Loads = json.loads) -> int:
 @contextmanager
 def parser_decoding_with(loads: Loads) -> Iterator[None]:
     """The core's message parser decodes with ``loads`` meanwhile (a local experiment)."""
-    original = getattr(messages, "json")  # noqa: B009
-    setattr(messages, "json", SimpleNamespace(loads=loads))  # noqa: B010
+    original = getattr(messages, "_loads")  # noqa: B009
+    setattr(messages, "_loads", loads)  # noqa: B010
     try:
         yield
     finally:
-        setattr(messages, "json", original)  # noqa: B010
+        setattr(messages, "_loads", original)  # noqa: B010
 
 
 def orjson_module() -> ModuleType | None:

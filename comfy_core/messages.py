@@ -46,6 +46,24 @@ from comfy_core.events import (
 __all__ = ["parse_binary", "parse_message", "parse_text", "sniff_mime"]
 
 _U32 = struct.Struct(">I")
+# The scanner of json's default decoder: json.loads calls it through three Python layers
+# that cost about as much as scanning a short message.
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
+
+
+def _loads(text: str | bytes) -> Any:
+    """``json.loads(text)``: the usual message (a str, one JSON value, nothing around it)
+    straight through the scanner; anything else (bytes, whitespace, a byte-order mark,
+    an error) through ``json.loads`` itself, so that results and errors stay its own."""
+    if type(text) is str:
+        try:
+            value, end = _scan_once(text, 0)
+        except Exception:  # not a value at 0, or malformed: json.loads says which
+            pass
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
 
 
 # -- field readers: each raises RemoteProtocolError naming the field ----------
@@ -242,7 +260,7 @@ def parse_message(type_: object, data: object) -> Event:
 def parse_text(text: str | bytes) -> Event:
     """Parse one WebSocket text message (a JSON envelope) into its event."""
     try:
-        envelope = json.loads(text)
+        envelope = _loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RemoteProtocolError(f"text message is not JSON: {str(text)[:80]!r}") from exc
     if not isinstance(envelope, dict):
@@ -302,7 +320,7 @@ def parse_binary(frame: bytes) -> Event:
     if kind == 4:
         raw, end = _length_prefixed(frame, 4, "metadata")
         try:
-            meta = json.loads(raw)
+            meta = _loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise RemoteProtocolError("preview metadata is not JSON") from exc
         if not isinstance(meta, dict):
