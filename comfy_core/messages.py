@@ -69,6 +69,10 @@ def _loads(text: str | bytes) -> Any:
 # -- field readers: each raises RemoteProtocolError naming the field ----------
 
 
+# Ints this small convert to float and back exactly.
+_EXACT = 2**53
+
+
 def _get(data: Mapping[str, Any], key: str) -> Any:
     try:
         return data[key]
@@ -78,17 +82,27 @@ def _get(data: Mapping[str, Any], key: str) -> Any:
 
 def _str(data: Mapping[str, Any], key: str) -> str:
     value = _get(data, key)
+    if type(value) is str:
+        return value
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value)  # node ids are strings, but be lenient with ints
     raise RemoteProtocolError(f"message field {key!r} should be a string, got {value!r:.80}")
 
 
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
-    return None if data.get(key) is None else _str(data, key)
+    value = data.get(key)
+    if value is None:
+        return None
+    return value if type(value) is str else _str(data, key)
 
 
 def _num(data: Mapping[str, Any], key: str) -> float:
     value = _get(data, key)
+    if type(value) is float:
+        if value - value == 0.0:  # finite (inf - inf and nan - nan are nan)
+            return value
+    elif type(value) is int and -_EXACT <= value <= _EXACT:
+        return float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             number = float(value)  # an int past the float range overflows here
@@ -100,7 +114,12 @@ def _num(data: Mapping[str, Any], key: str) -> float:
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    return None if data.get(key) is None else int(_num(data, key))
+    value = data.get(key)
+    if value is None:
+        return None
+    if type(value) is int and -_EXACT <= value <= _EXACT:
+        return value  # int(float(value)) is value
+    return int(_num(data, key))
 
 
 def _strs(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
