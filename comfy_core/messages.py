@@ -163,22 +163,73 @@ def _executing(d: Mapping[str, Any]) -> Event:
     )
 
 
+# NodeProgress built without its dataclass __init__, which sets each field of a frozen
+# instance through object.__setattr__ and costs more than reading the entry: a snapshot
+# lists every node that is not pending, again each time. The slots are set directly, all
+# of them (tests check it against NodeProgress(...)).
+_new = object.__new__
+_NODE_PROGRESS_FIELDS = (
+    "node_id",
+    "state",
+    "value",
+    "max",
+    "display_node_id",
+    "parent_node_id",
+    "real_node_id",
+)
+_set_node_id, _set_state, _set_value, _set_max, _set_display, _set_parent, _set_real = (
+    vars(NodeProgress)[name].__set__ for name in _NODE_PROGRESS_FIELDS
+)
+
+
+def _node_progress(
+    node_id: str,
+    state: str,
+    value: float,
+    max_: float,
+    display: str | None,
+    parent: str | None,
+    real: str | None,
+) -> NodeProgress:
+    node: NodeProgress = _new(NodeProgress)
+    _set_node_id(node, node_id)
+    _set_state(node, state)
+    _set_value(node, value)
+    _set_max(node, max_)
+    _set_display(node, display)
+    _set_parent(node, parent)
+    _set_real(node, real)
+    return node
+
+
 def _progress_state(d: Mapping[str, Any]) -> Event:
     nodes = []
     for node_id, info in _dict(d, "nodes").items():
         if not isinstance(info, dict):
             raise RemoteProtocolError("progress_state node entries should be objects")
-        nodes.append(
-            NodeProgress(
-                node_id=str(node_id),
-                state=_str(info, "state"),
-                value=_num(info, "value"),
-                max=_num(info, "max"),
-                display_node_id=_opt_str(info, "display_node_id"),
-                parent_node_id=_opt_str(info, "parent_node_id"),
-                real_node_id=_opt_str(info, "real_node_id"),
-            )
+        # An entry of the usual types is read at once; any other goes through the field
+        # readers, which convert what they accept and name what they do not.
+        state, value, max_ = info.get("state"), info.get("value"), info.get("max")
+        display, parent, real = (
+            info.get("display_node_id"),
+            info.get("parent_node_id"),
+            info.get("real_node_id"),
         )
+        if not (
+            type(state) is str
+            and type(value) is float
+            and value - value == 0.0
+            and type(max_) is float
+            and max_ - max_ == 0.0
+            and (display is None or type(display) is str)
+            and (parent is None or type(parent) is str)
+            and (real is None or type(real) is str)
+        ):
+            state, value, max_ = _str(info, "state"), _num(info, "value"), _num(info, "max")
+            display = _opt_str(info, "display_node_id")
+            parent = _opt_str(info, "parent_node_id")
+            real = _opt_str(info, "real_node_id")
+        nodes.append(_node_progress(str(node_id), state, value, max_, display, parent, real))
     return ProgressStateUpdated(prompt_id=_opt_str(d, "prompt_id"), nodes=tuple(nodes))
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
+import pickle
 import struct
 from typing import Any
 
@@ -32,7 +34,13 @@ from comfy_core.events import (
     TextReceived,
     UnknownMessage,
 )
-from comfy_core.messages import parse_binary, parse_message, parse_text, sniff_mime
+from comfy_core.messages import (
+    _NODE_PROGRESS_FIELDS,
+    parse_binary,
+    parse_message,
+    parse_text,
+    sniff_mime,
+)
 from tests import recorded
 
 FILES = sorted(p.name for p in recorded.RECORDINGS.glob("*.jsonl"))
@@ -209,6 +217,44 @@ def test_progress_and_progress_state() -> None:
     assert state.nodes[1] == NodeProgress(
         node_id="2", state="running", value=0.0, max=1.0, display_node_id="2", real_node_id="2"
     )
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_progress_state_nodes_are_plain_node_progress(name: str) -> None:
+    # The parser builds NodeProgress without its __init__: every field set, nothing else.
+    assert [f.name for f in dataclasses.fields(NodeProgress)] == list(_NODE_PROGRESS_FIELDS)
+    for data in texts(name, "progress_state"):
+        event = parse_text(json.dumps({"type": "progress_state", "data": data}))
+        assert isinstance(event, ProgressStateUpdated)
+        for node in event.nodes:
+            fields = {f.name: getattr(node, f.name) for f in dataclasses.fields(NodeProgress)}
+            built = NodeProgress(**fields)
+            assert node == built and hash(node) == hash(built) and repr(node) == repr(built)
+            assert pickle.loads(pickle.dumps(node)) == node
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                node.state = "x"  # type: ignore[misc]
+
+
+def test_progress_state_entry_of_other_types() -> None:
+    # Ints where floats are usual, an int node id: converted as the field readers do.
+    data = '{"nodes": {"7": {"state": "running", "value": 1, "max": 4, "display_node_id": 3}}}'
+    event = parse_text(env("progress_state", data))
+    assert event == ProgressStateUpdated(
+        nodes=(NodeProgress(node_id="7", state="running", value=1.0, max=4.0, display_node_id="3"),)
+    )
+    assert type(event.nodes[0].value) is float
+
+
+def test_text_message_decodes_as_json_loads_does() -> None:
+    # Whitespace around the envelope, bytes in any JSON encoding: what json.loads accepts.
+    text = json.dumps({"type": "execution_start", "data": {"prompt_id": "p", "timestamp": 1}})
+    expected = ExecutionStarted(prompt_id="p", timestamp=1)
+    for form in (text, f" {text}\n", text.encode(), text.encode("utf-16"), f"\t{text}"):
+        assert parse_text(form) == expected
+    for bad in ("\ufeff" + text, text + " x", text[:-1], text + text):
+        with pytest.raises(RemoteProtocolError, match="not JSON") as caught:
+            parse_text(bad)
+        assert isinstance(caught.value.__cause__, json.JSONDecodeError)
 
 
 def test_feature_flags_reply() -> None:
