@@ -13,11 +13,12 @@ history entry's ``status.messages``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from comfy_core.errors import RemoteProtocolError
 from comfy_core.events import (
@@ -46,6 +47,7 @@ from comfy_core.events import (
 __all__ = ["parse_binary", "parse_message", "parse_text", "sniff_mime"]
 
 _U32 = struct.Struct(">I")
+_T = TypeVar("_T")
 # The scanner of json's default decoder: json.loads calls it through three Python layers
 # that cost about as much as scanning a short message.
 _scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
@@ -147,9 +149,7 @@ def _dict(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _status(d: Mapping[str, Any]) -> Event:
     exec_info = _dict(_dict(d, "status"), "exec_info")
-    return StatusReported(
-        queue_remaining=int(_num(exec_info, "queue_remaining")), sid=_opt_str(d, "sid")
-    )
+    return _status_reported(None, int(_num(exec_info, "queue_remaining")), _opt_str(d, "sid"))
 
 
 def _executing(d: Mapping[str, Any]) -> Event:
@@ -157,49 +157,37 @@ def _executing(d: Mapping[str, Any]) -> Event:
     if d.get("node") is None:
         if prompt_id is None:
             raise RemoteProtocolError("'executing' with no node and no prompt_id")
-        return ExecutionFinished(prompt_id=prompt_id)
-    return NodeStarted(
-        prompt_id=prompt_id, node=_str(d, "node"), display_node=_opt_str(d, "display_node")
-    )
+        return _execution_finished(prompt_id)
+    return _node_started(prompt_id, _str(d, "node"), _opt_str(d, "display_node"))
 
 
-# NodeProgress built without its dataclass __init__, which sets each field of a frozen
-# instance through object.__setattr__ and costs more than reading the entry: a snapshot
-# lists every node that is not pending, again each time. The slots are set directly, all
-# of them (tests check it against NodeProgress(...)).
-_new = object.__new__
-_NODE_PROGRESS_FIELDS = (
-    "node_id",
-    "state",
-    "value",
-    "max",
-    "display_node_id",
-    "parent_node_id",
-    "real_node_id",
-)
-_set_node_id, _set_state, _set_value, _set_max, _set_display, _set_parent, _set_real = (
-    vars(NodeProgress)[name].__set__ for name in _NODE_PROGRESS_FIELDS
-)
+def _maker(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(**fields)`` for a frozen slots dataclass, taking every field positionally in
+    field order and setting the slots directly: the dataclass __init__ sets each field of
+    a frozen instance through object.__setattr__, which costs about as much as reading a
+    short message. Tests check each maker against its class's own __init__."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    o = new(cls)"]
+    for name in names:
+        scope[f"set_{name}"] = getattr(cls, name).__set__  # the slot's descriptor
+        lines.append(f"    set_{name}(o, {name})")
+    exec("\n".join([*lines, "    return o"]), scope)
+    make: Callable[..., _T] = scope["make"]
+    return make
 
 
-def _node_progress(
-    node_id: str,
-    state: str,
-    value: float,
-    max_: float,
-    display: str | None,
-    parent: str | None,
-    real: str | None,
-) -> NodeProgress:
-    node: NodeProgress = _new(NodeProgress)
-    _set_node_id(node, node_id)
-    _set_state(node, state)
-    _set_value(node, value)
-    _set_max(node, max_)
-    _set_display(node, display)
-    _set_parent(node, parent)
-    _set_real(node, real)
-    return node
+# The events of nearly every message, and the nodes of progress_state snapshots (each
+# lists every node that is not pending, again each time).
+_status_reported = _maker(StatusReported)
+_execution_started = _maker(ExecutionStarted)
+_execution_cached = _maker(ExecutionCached)
+_node_started = _maker(NodeStarted)
+_execution_finished = _maker(ExecutionFinished)
+_node_progress = _maker(NodeProgress)
+_progress_state_updated = _maker(ProgressStateUpdated)
+_node_executed = _maker(NodeExecuted)
+_execution_succeeded = _maker(ExecutionSucceeded)
 
 
 def _progress_state(d: Mapping[str, Any]) -> Event:
@@ -230,7 +218,7 @@ def _progress_state(d: Mapping[str, Any]) -> Event:
             parent = _opt_str(info, "parent_node_id")
             real = _opt_str(info, "real_node_id")
         nodes.append(_node_progress(str(node_id), state, value, max_, display, parent, real))
-    return ProgressStateUpdated(prompt_id=_opt_str(d, "prompt_id"), nodes=tuple(nodes))
+    return _progress_state_updated(_opt_str(d, "prompt_id"), tuple(nodes))
 
 
 def _execution_error(d: Mapping[str, Any]) -> Event:
@@ -267,11 +255,9 @@ def _logs(d: Mapping[str, Any]) -> Event:
 _TEXT_PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "status": _status,
     "feature_flags": lambda d: FeatureFlagsReceived(flags=d),
-    "execution_start": lambda d: ExecutionStarted(
-        prompt_id=_str(d, "prompt_id"), timestamp=_opt_int(d, "timestamp")
-    ),
-    "execution_cached": lambda d: ExecutionCached(
-        prompt_id=_str(d, "prompt_id"), nodes=_strs(d, "nodes"), timestamp=_opt_int(d, "timestamp")
+    "execution_start": lambda d: _execution_started(_str(d, "prompt_id"), _opt_int(d, "timestamp")),
+    "execution_cached": lambda d: _execution_cached(
+        _str(d, "prompt_id"), _strs(d, "nodes"), _opt_int(d, "timestamp")
     ),
     "executing": _executing,
     "progress": lambda d: ProgressUpdated(
@@ -281,14 +267,14 @@ _TEXT_PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
         max=_num(d, "max"),
     ),
     "progress_state": _progress_state,
-    "executed": lambda d: NodeExecuted(
-        prompt_id=_opt_str(d, "prompt_id"),
-        node=_str(d, "node"),
-        display_node=_opt_str(d, "display_node"),
-        output=_dict(d, "output"),  # output may be null: treat as no output
+    "executed": lambda d: _node_executed(
+        _opt_str(d, "prompt_id"),
+        _str(d, "node"),
+        _opt_str(d, "display_node"),
+        _dict(d, "output"),  # output may be null: treat as no output
     ),
-    "execution_success": lambda d: ExecutionSucceeded(
-        prompt_id=_str(d, "prompt_id"), timestamp=_opt_int(d, "timestamp")
+    "execution_success": lambda d: _execution_succeeded(
+        _str(d, "prompt_id"), _opt_int(d, "timestamp")
     ),
     "execution_error": _execution_error,
     "execution_interrupted": lambda d: ExecutionInterrupted(
