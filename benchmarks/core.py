@@ -154,6 +154,8 @@ def section(ctx: Context) -> list[Row]:
                 note=f"orjson.loads {min(fast) * us:.1f} us per message"),
             Row("core: tracker with orjson / without", ratios(both, tracker),
                 note=f"tracker with orjson {min(both) * us:.1f} us per message"),
+            Row("core: tracker with orjson / json.loads", ratios(both, base),
+                note="were the SDK to hand the core orjson.loads"),
             Row("core: tracker with orjson / orjson.loads", ratios(both, fast)),
         ]  # fmt: skip
     else:
