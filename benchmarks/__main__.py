@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import NoReturn
 
-from benchmarks import download, latency, polling
+from benchmarks import convert, core, download, latency, polling, pool_cost
 from benchmarks.suite import Context, Row, start_servers, table
 
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
@@ -27,6 +27,9 @@ SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "burst": latency.burst,
     "polling": polling.traffic,
     "download": download.download,
+    "core": core.section,
+    "convert": convert.section,
+    "pool": pool_cost.section,
 }
 
 
@@ -51,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(urls or [s.url for s in servers], servers, options.quick)
         for name in options.only or list(SECTIONS):
             print(f"{name}...", flush=True)
+            started = time.perf_counter()
             rows += SECTIONS[name](ctx)
+            print(f"  {name}: {time.perf_counter() - started:.1f} s", flush=True)
     mode = " (--quick)" if options.quick else ""
     print(f"\nmeasured in {time.perf_counter() - began:.0f} s{mode}\n")
     print(table(rows))

@@ -5,7 +5,9 @@
 Feeds every recorded message of tests/recordings through a fresh PromptTracker
 (parse, attribute, apply transitions, settle prompts) and, as the baseline in
 the same run, through ``json.loads`` alone. Prints both rates and their ratio:
-the ratio is what to watch, since absolute rates depend on the machine.
+the ratio is what to watch, since absolute rates depend on the machine. The
+same measure, rounds interleaved, is the ``core`` section of ``python -m benchmarks``
+(benchmarks/core.py).
 """
 
 from __future__ import annotations
@@ -18,51 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import json
-
-from comfy_core import PromptResponse, PromptTracker
-from tests import recorded
-
-NAMES = ["success", "cached", "execution_error", "interrupted", "multi_output", "upload_then_load"]
+from benchmarks.core import Recorded, sessions, through_json, through_tracker
 
 
-def sessions() -> list[tuple[list[str], list[str | bytes]]]:
-    return [(recorded.prompt_ids(n), recorded.ws_messages(n)) for n in NAMES]
-
-
-def through_tracker(data: list[tuple[list[str], list[str | bytes]]]) -> int:
-    count = 0
-    for ids, messages in data:
-        tracker = PromptTracker()
-        for prompt_id in ids:
-            tracker.register(prompt_id)
-            tracker.accepted(PromptResponse(prompt_id=prompt_id, number=0))
-        for message in messages:
-            if isinstance(message, str):
-                tracker.receive_text(message)
-            else:
-                tracker.receive_binary(message)
-            while tracker.next_event() is not None:
-                pass
-            count += 1
-    return count
-
-
-def through_json(data: list[tuple[list[str], list[str | bytes]]]) -> int:
-    count = 0
-    for _, messages in data:
-        for message in messages:
-            if isinstance(message, str):
-                json.loads(message)
-            count += 1
-    return count
-
-
-def rate(
-    fn: Callable[[list[tuple[list[str], list[str | bytes]]]], int],
-    data: list[tuple[list[str], list[str | bytes]]],
-    rounds: int,
-) -> float:
+def rate(fn: Callable[[list[Recorded]], int], data: list[Recorded], rounds: int) -> float:
     best = float("inf")
     count = 0
     for _ in range(rounds):

@@ -15,14 +15,16 @@ or on an error too; or uses the three running servers given with ``--url``
   1, 2 and 3 servers; prompts per second, and the 2- and 3-server rates against
   the 1-server rate of the same round. Target: >= 2.5x on 3 servers.
 * Overhead: the client process's CPU time (``time.process_time``; the servers
-  are child processes, not counted) per trivial prompt (EmptyImage 8x8 ->
-  PreviewImage, image downloaded), ``--trivial`` of them one after the other,
+  are child processes, not counted) per trivial prompt (EmptyImage 64x64 ->
+  SaveImage, image downloaded), ``--trivial`` of them one after the other,
   through a plain client (``client.run``) and through a pool of that one server
   (``pool.run``), async and sync; the pool's time against the client's in the
   same round. Target: <= 1.10x. Wall time per prompt is shown for information.
 
 Rounds are interleaved (each round measures every variant, the order reversed
 every other round); the table gives the median and the min-max over rounds.
+The overhead is also the ``pool`` section of ``python -m benchmarks``
+(benchmarks/pool_cost.py, whose variants this script runs).
 Every prompt has a colour of its own, so ComfyUI's cache never skips one.
 ``--quick`` measures for well under a minute; the defaults take a few minutes.
 """
@@ -32,35 +34,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import gc
-import itertools
 import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.pool_cost import OVERHEAD, check
+from benchmarks.suite import Workflow, colour, trivial
 from comfy_api_client import create_client, create_pool
 from comfy_api_client.local_server import LocalServer, provision
-from comfy_api_client.sync import create_client as create_sync_client
-from comfy_api_client.sync import create_pool as create_sync_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOM_NODES = ROOT / "tests" / "pool" / "custom_nodes"
 SPEEDUP_TARGET = 2.5  # 3 servers against 1, at least
 OVERHEAD_TARGET = 1.10  # pool against plain client CPU per prompt, at most
 TIMEOUT = 60.0
-
-Workflow = dict[str, Any]
-_colours = itertools.count(1)
-
-
-def colour() -> int:
-    """A colour no prompt of this run had before (so no cached result)."""
-    return next(_colours) % 0x1000000
 
 
 def sleepy(seconds: float) -> Workflow:
@@ -76,22 +70,6 @@ def sleepy(seconds: float) -> Workflow:
             "inputs": {"images": ["2", 0], "filename_prefix": "sdk_bench_pool"},
         },
     }
-
-
-def trivial() -> Workflow:
-    """EmptyImage 8x8 -> PreviewImage: next to nothing for the server to do."""
-    return {
-        "1": {
-            "class_type": "EmptyImage",
-            "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": colour()},
-        },
-        "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
-    }
-
-
-def check(result: Any) -> None:
-    if len(result.output_images) != 1 or not result.output_images[0].data:
-        raise RuntimeError(f"expected one downloaded image, got {result.output_images!r}")
 
 
 # -- servers ----------------------------------------------------------------------------
@@ -146,54 +124,6 @@ async def pool_rate(urls: Sequence[str], prompts: int, seconds: float) -> float:
     if done != prompts:
         raise RuntimeError(f"pool.map yielded {done} items of {prompts}")
     return prompts / elapsed
-
-
-# -- overhead ---------------------------------------------------------------------------
-
-
-def timed(count: int, run: Callable[[Workflow], Any]) -> tuple[float, float]:
-    """(CPU s, wall s) per prompt of ``count`` trivial prompts through ``run``."""
-    gc.collect()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(count):
-        check(run(trivial()))
-    return (time.process_time() - cpu) / count, (time.perf_counter() - wall) / count
-
-
-async def atimed(count: int, run: Callable[[Workflow], Any]) -> tuple[float, float]:
-    gc.collect()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(count):
-        check(await run(trivial()))
-    return (time.process_time() - cpu) / count, (time.perf_counter() - wall) / count
-
-
-async def async_client(url: str, count: int) -> tuple[float, float]:
-    async with create_client(url) as client:
-        return await atimed(count, lambda wf: client.run(wf, timeout=TIMEOUT))
-
-
-async def async_pool(url: str, count: int) -> tuple[float, float]:
-    async with create_pool([url]) as pool:
-        return await atimed(count, lambda wf: pool.run(wf, timeout=TIMEOUT))
-
-
-def sync_client(url: str, count: int) -> tuple[float, float]:
-    with create_sync_client(url) as client:
-        return timed(count, lambda wf: client.run(wf, timeout=TIMEOUT))
-
-
-def sync_pool(url: str, count: int) -> tuple[float, float]:
-    with create_sync_pool([url]) as pool:
-        return timed(count, lambda wf: pool.run(wf, timeout=TIMEOUT))
-
-
-OVERHEAD: dict[str, Callable[[str, int], tuple[float, float]]] = {
-    "async client": lambda url, count: asyncio.run(async_client(url, count)),
-    "async pool": lambda url, count: asyncio.run(async_pool(url, count)),
-    "sync client": sync_client,
-    "sync pool": sync_pool,
-}
 
 
 # -- the table --------------------------------------------------------------------------

@@ -13,11 +13,12 @@ history entry's ``status.messages``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from comfy_core.errors import RemoteProtocolError
 from comfy_core.events import (
@@ -46,9 +47,33 @@ from comfy_core.events import (
 __all__ = ["parse_binary", "parse_message", "parse_text", "sniff_mime"]
 
 _U32 = struct.Struct(">I")
+_copysign = math.copysign
+_T = TypeVar("_T")
+# The scanner of json's default decoder: json.loads calls it through three Python layers
+# that cost about as much as scanning a short message.
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
+
+
+def _loads(text: str | bytes) -> Any:
+    """``json.loads(text)``: the usual message (a str, one JSON value, nothing around it)
+    straight through the scanner; anything else (bytes, whitespace, a byte-order mark,
+    an error) through ``json.loads`` itself, so that results and errors stay its own."""
+    if type(text) is str:
+        try:
+            value, end = _scan_once(text, 0)
+        except Exception:  # not a value at 0, or malformed: json.loads says which
+            pass
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
 
 
 # -- field readers: each raises RemoteProtocolError naming the field ----------
+
+
+# Ints this small convert to float and back exactly.
+_EXACT = 2**53
 
 
 def _get(data: Mapping[str, Any], key: str) -> Any:
@@ -60,17 +85,27 @@ def _get(data: Mapping[str, Any], key: str) -> Any:
 
 def _str(data: Mapping[str, Any], key: str) -> str:
     value = _get(data, key)
+    if type(value) is str:
+        return value
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value)  # node ids are strings, but be lenient with ints
     raise RemoteProtocolError(f"message field {key!r} should be a string, got {value!r:.80}")
 
 
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
-    return None if data.get(key) is None else _str(data, key)
+    value = data.get(key)
+    if value is None:
+        return None
+    return value if type(value) is str else _str(data, key)
 
 
 def _num(data: Mapping[str, Any], key: str) -> float:
     value = _get(data, key)
+    if type(value) is float:
+        if value - value == 0.0:  # finite (inf - inf and nan - nan are nan)
+            return value
+    elif type(value) is int and -_EXACT <= value <= _EXACT:
+        return float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             number = float(value)  # an int past the float range overflows here
@@ -82,7 +117,12 @@ def _num(data: Mapping[str, Any], key: str) -> float:
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    return None if data.get(key) is None else int(_num(data, key))
+    value = data.get(key)
+    if value is None:
+        return None
+    if type(value) is int and -_EXACT <= value <= _EXACT:
+        return value  # int(float(value)) is value
+    return int(_num(data, key))
 
 
 def _strs(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -110,9 +150,7 @@ def _dict(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _status(d: Mapping[str, Any]) -> Event:
     exec_info = _dict(_dict(d, "status"), "exec_info")
-    return StatusReported(
-        queue_remaining=int(_num(exec_info, "queue_remaining")), sid=_opt_str(d, "sid")
-    )
+    return _status_reported(None, int(_num(exec_info, "queue_remaining")), _opt_str(d, "sid"))
 
 
 def _executing(d: Mapping[str, Any]) -> Event:
@@ -120,10 +158,46 @@ def _executing(d: Mapping[str, Any]) -> Event:
     if d.get("node") is None:
         if prompt_id is None:
             raise RemoteProtocolError("'executing' with no node and no prompt_id")
-        return ExecutionFinished(prompt_id=prompt_id)
-    return NodeStarted(
-        prompt_id=prompt_id, node=_str(d, "node"), display_node=_opt_str(d, "display_node")
-    )
+        return _execution_finished(prompt_id)
+    return _node_started(prompt_id, _str(d, "node"), _opt_str(d, "display_node"))
+
+
+def _maker(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(**fields)`` for a frozen slots dataclass, taking every field positionally in
+    field order and setting the slots directly: the dataclass __init__ sets each field of
+    a frozen instance through object.__setattr__, which costs about as much as reading a
+    short message. Tests check each maker against its class's own __init__."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    o = new(cls)"]
+    for name in names:
+        scope[f"set_{name}"] = getattr(cls, name).__set__  # the slot's descriptor
+        lines.append(f"    set_{name}(o, {name})")
+    exec("\n".join([*lines, "    return o"]), scope)
+    make: Callable[..., _T] = scope["make"]
+    return make
+
+
+# The events of nearly every message, and the nodes of progress_state snapshots (each
+# lists every node that is not pending, again each time).
+_status_reported = _maker(StatusReported)
+_execution_started = _maker(ExecutionStarted)
+_execution_cached = _maker(ExecutionCached)
+_node_started = _maker(NodeStarted)
+_execution_finished = _maker(ExecutionFinished)
+_node_progress = _maker(NodeProgress)
+_progress_state_updated = _maker(ProgressStateUpdated)
+_node_executed = _maker(NodeExecuted)
+_execution_succeeded = _maker(ExecutionSucceeded)
+
+
+# The NodeProgress of entries seen lately, by their fields. A snapshot lists every node
+# that is not pending, each time again, so most entries are repeats; a NodeProgress is
+# immutable, so one object serves them all. Only entries of the usual types are kept
+# (str keys, finite floats, none of them -0.0, which equals 0.0), and at most a few
+# thousand: past that the memo starts again.
+_seen_nodes: dict[tuple[Any, ...], NodeProgress] = {}
+_SEEN_NODES_MAX = 4096
 
 
 def _progress_state(d: Mapping[str, Any]) -> Event:
@@ -131,18 +205,46 @@ def _progress_state(d: Mapping[str, Any]) -> Event:
     for node_id, info in _dict(d, "nodes").items():
         if not isinstance(info, dict):
             raise RemoteProtocolError("progress_state node entries should be objects")
-        nodes.append(
-            NodeProgress(
-                node_id=str(node_id),
-                state=_str(info, "state"),
-                value=_num(info, "value"),
-                max=_num(info, "max"),
-                display_node_id=_opt_str(info, "display_node_id"),
-                parent_node_id=_opt_str(info, "parent_node_id"),
-                real_node_id=_opt_str(info, "real_node_id"),
-            )
+        # An entry of the usual types is read at once; any other goes through the field
+        # readers, which convert what they accept and name what they do not.
+        state, value, max_ = info.get("state"), info.get("value"), info.get("max")
+        display, parent, real = (
+            info.get("display_node_id"),
+            info.get("parent_node_id"),
+            info.get("real_node_id"),
         )
-    return ProgressStateUpdated(prompt_id=_opt_str(d, "prompt_id"), nodes=tuple(nodes))
+        if (
+            type(node_id) is str
+            and type(state) is str
+            and type(value) is float
+            and value - value == 0.0
+            and (value or _copysign(1.0, value) > 0.0)
+            and type(max_) is float
+            and max_ - max_ == 0.0
+            and (max_ or _copysign(1.0, max_) > 0.0)
+            and (display is None or type(display) is str)
+            and (parent is None or type(parent) is str)
+            and (real is None or type(real) is str)
+        ):
+            key = (node_id, state, value, max_, display, parent, real)
+            node = _seen_nodes.get(key)
+            if node is None:
+                node = _node_progress(node_id, state, value, max_, display, parent, real)
+                if len(_seen_nodes) >= _SEEN_NODES_MAX:
+                    _seen_nodes.clear()
+                _seen_nodes[key] = node
+        else:
+            node = _node_progress(
+                str(node_id),
+                _str(info, "state"),
+                _num(info, "value"),
+                _num(info, "max"),
+                _opt_str(info, "display_node_id"),
+                _opt_str(info, "parent_node_id"),
+                _opt_str(info, "real_node_id"),
+            )
+        nodes.append(node)
+    return _progress_state_updated(_opt_str(d, "prompt_id"), tuple(nodes))
 
 
 def _execution_error(d: Mapping[str, Any]) -> Event:
@@ -179,11 +281,9 @@ def _logs(d: Mapping[str, Any]) -> Event:
 _TEXT_PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "status": _status,
     "feature_flags": lambda d: FeatureFlagsReceived(flags=d),
-    "execution_start": lambda d: ExecutionStarted(
-        prompt_id=_str(d, "prompt_id"), timestamp=_opt_int(d, "timestamp")
-    ),
-    "execution_cached": lambda d: ExecutionCached(
-        prompt_id=_str(d, "prompt_id"), nodes=_strs(d, "nodes"), timestamp=_opt_int(d, "timestamp")
+    "execution_start": lambda d: _execution_started(_str(d, "prompt_id"), _opt_int(d, "timestamp")),
+    "execution_cached": lambda d: _execution_cached(
+        _str(d, "prompt_id"), _strs(d, "nodes"), _opt_int(d, "timestamp")
     ),
     "executing": _executing,
     "progress": lambda d: ProgressUpdated(
@@ -193,14 +293,14 @@ _TEXT_PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
         max=_num(d, "max"),
     ),
     "progress_state": _progress_state,
-    "executed": lambda d: NodeExecuted(
-        prompt_id=_opt_str(d, "prompt_id"),
-        node=_str(d, "node"),
-        display_node=_opt_str(d, "display_node"),
-        output=_dict(d, "output"),  # output may be null: treat as no output
+    "executed": lambda d: _node_executed(
+        _opt_str(d, "prompt_id"),
+        _str(d, "node"),
+        _opt_str(d, "display_node"),
+        _dict(d, "output"),  # output may be null: treat as no output
     ),
-    "execution_success": lambda d: ExecutionSucceeded(
-        prompt_id=_str(d, "prompt_id"), timestamp=_opt_int(d, "timestamp")
+    "execution_success": lambda d: _execution_succeeded(
+        _str(d, "prompt_id"), _opt_int(d, "timestamp")
     ),
     "execution_error": _execution_error,
     "execution_interrupted": lambda d: ExecutionInterrupted(
@@ -242,7 +342,7 @@ def parse_message(type_: object, data: object) -> Event:
 def parse_text(text: str | bytes) -> Event:
     """Parse one WebSocket text message (a JSON envelope) into its event."""
     try:
-        envelope = json.loads(text)
+        envelope = _loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RemoteProtocolError(f"text message is not JSON: {str(text)[:80]!r}") from exc
     if not isinstance(envelope, dict):
@@ -302,7 +402,7 @@ def parse_binary(frame: bytes) -> Event:
     if kind == 4:
         raw, end = _length_prefixed(frame, 4, "metadata")
         try:
-            meta = json.loads(raw)
+            meta = _loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise RemoteProtocolError("preview metadata is not JSON") from exc
         if not isinstance(meta, dict):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -208,17 +208,27 @@ class PromptTracker:
         self._receive(parse_binary(frame))
 
     def _receive(self, event: Event) -> None:
-        if isinstance(event, NodeStarted) and event.prompt_id is not None:
+        # By exact class (the parser's events are of these classes, never subclasses).
+        handler = _ON_RECEIVE.get(type(event))
+        self._events.append(event if handler is None else handler(self, event))
+
+    def _node_started(self, event: NodeStarted) -> Event:
+        if event.prompt_id is not None:
             self._current = (event.prompt_id, event.display_node or event.node)
-        elif isinstance(event, ExecutionFinished) and event.prompt_id == self._current[0]:
+        return event
+
+    def _finished(self, event: ExecutionFinished) -> Event:
+        if event.prompt_id == self._current[0]:
             self._current = (None, None)
-        elif isinstance(event, (PreviewReceived, TextReceived)) and event.prompt_id is None:
-            prompt_id, node = self._current
-            if isinstance(event, PreviewReceived):
-                event = replace(event, prompt_id=prompt_id, node=event.node or node)
-            else:
-                event = replace(event, prompt_id=prompt_id)
-        self._events.append(event)
+        return event
+
+    def _attributed(self, event: PreviewReceived | TextReceived) -> Event:
+        if event.prompt_id is not None:
+            return event
+        prompt_id, node = self._current
+        if isinstance(event, PreviewReceived):
+            return replace(event, prompt_id=prompt_id, node=event.node or node)
+        return replace(event, prompt_id=prompt_id)
 
     # -- output -----------------------------------------------------------------
 
@@ -227,10 +237,14 @@ class PromptTracker:
         if not self._events:
             return None
         event = self._events.popleft()
-        prompt = self._prompts.get(event.prompt_id) if event.prompt_id else None
-        if prompt is not None and event.prompt_id is not None:
-            self._apply(event.prompt_id, prompt, event)
-        elif isinstance(event, StatusReported) and event.queue_remaining == 0 and not event.sid:
+        prompt_id = event.prompt_id
+        prompt = self._prompts.get(prompt_id) if prompt_id else None
+        if prompt is not None and prompt_id is not None:
+            # By exact class, as in _receive (the tracker's own events are exact too).
+            apply = _ON_APPLY.get(type(event))
+            if apply is not None:
+                apply(self, prompt_id, prompt, event)
+        elif type(event) is StatusReported and event.queue_remaining == 0 and not event.sid:
             self._queue_drained()
         return event
 
@@ -345,17 +359,19 @@ class PromptTracker:
 
     # -- transitions ------------------------------------------------------------
 
-    def _apply(self, prompt_id: str, prompt: _Prompt, event: Event) -> None:
-        if isinstance(event, NodeExecuted):
-            if not prompt.state.is_final:
-                node = event.display_node or event.node
-                prompt.outputs[node] = parse_node_output(node, event.output)
-            return
-        if isinstance(event, (ExecutionFailed, ExecutionInterrupted)):
-            prompt.error = error_from_event(prompt_id, event)
-        trigger = _TRIGGERS.get(type(event))
-        if trigger is not None:
-            self._apply_trigger(prompt_id, prompt, trigger)
+    def _output(self, prompt_id: str, prompt: _Prompt, event: NodeExecuted) -> None:
+        if not prompt.state.is_final:
+            node = event.display_node or event.node
+            prompt.outputs[node] = parse_node_output(node, event.output)
+
+    def _failure(
+        self, prompt_id: str, prompt: _Prompt, event: ExecutionFailed | ExecutionInterrupted
+    ) -> None:
+        prompt.error = error_from_event(prompt_id, event)
+        self._apply_trigger(prompt_id, prompt, Trigger.FAILURE_HINT)
+
+    def _hint(self, prompt_id: str, prompt: _Prompt, event: Event) -> None:
+        self._apply_trigger(prompt_id, prompt, _TRIGGERS[type(event)])
 
     def _apply_trigger(self, prompt_id: str, prompt: _Prompt, trigger: Trigger) -> None:
         if trigger is Trigger.DONE and prompt.unsure:
@@ -383,3 +399,23 @@ class PromptTracker:
         self._prompts.pop(prompt_id, None)
         # Comes out right after the event that settled it.
         self._events.appendleft(event)
+
+
+# What each class of event does on arrival (_receive) and when pulled (next_event); the
+# classes missing change nothing there.
+_ON_RECEIVE: dict[type[Event], Callable[[PromptTracker, Any], Event]] = {
+    NodeStarted: PromptTracker._node_started,
+    ExecutionFinished: PromptTracker._finished,
+    PreviewReceived: PromptTracker._attributed,
+    TextReceived: PromptTracker._attributed,
+}
+_ON_APPLY: dict[type[Event], Callable[[PromptTracker, str, _Prompt, Any], None]] = {
+    NodeExecuted: PromptTracker._output,
+    ExecutionFailed: PromptTracker._failure,
+    ExecutionInterrupted: PromptTracker._failure,
+    **{
+        kind: PromptTracker._hint
+        for kind in _TRIGGERS
+        if _TRIGGERS[kind] is not Trigger.FAILURE_HINT
+    },
+}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
+import pickle
 import struct
 from typing import Any
 
@@ -209,6 +211,79 @@ def test_progress_and_progress_state() -> None:
     assert state.nodes[1] == NodeProgress(
         node_id="2", state="running", value=0.0, max=1.0, display_node_id="2", real_node_id="2"
     )
+
+
+def rebuilt(obj: Any) -> Any:
+    """``obj`` made again through its class's own __init__, from its fields."""
+    return type(obj)(**{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_events_are_those_of_their_init(name: str) -> None:
+    # The parser builds its most frequent events (and progress_state's nodes) without
+    # their __init__: each must be what the __init__ makes, every field set.
+    for record in recorded.load(name):
+        if record["kind"] != "ws_text":
+            continue
+        event = parse_text(json.dumps(record["data"]))
+        parts: list[Any] = [event]
+        if isinstance(event, ProgressStateUpdated):
+            parts += event.nodes
+        for obj in parts:
+            again = rebuilt(obj)
+            assert obj == again and repr(obj) == repr(again)
+            try:
+                expected = hash(again)
+            except TypeError:  # a dict field (an output, the flags)
+                with pytest.raises(TypeError):
+                    hash(obj)
+            else:
+                assert hash(obj) == expected
+            assert pickle.loads(pickle.dumps(obj)) == obj
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(obj, dataclasses.fields(obj)[0].name, None)
+
+
+def test_progress_state_entry_of_other_types() -> None:
+    # Ints where floats are usual, an int node id: converted as the field readers do.
+    data = '{"nodes": {"7": {"state": "running", "value": 1, "max": 4, "display_node_id": 3}}}'
+    event = parse_text(env("progress_state", data))
+    assert event == ProgressStateUpdated(
+        nodes=(NodeProgress(node_id="7", state="running", value=1.0, max=4.0, display_node_id="3"),)
+    )
+    assert type(event.nodes[0].value) is float
+
+
+def test_progress_state_repeated_entries() -> None:
+    # Repeated entries share one NodeProgress; -0.0 (equal to 0.0) keeps its own.
+    entry = '{"state": "running", "value": %s, "max": 1.0, "display_node_id": "5"}'
+    first, again, negative, positive = (
+        parse_text(env("progress_state", '{"nodes": {"5": %s}}' % (entry % value)))
+        for value in ("0.0", "0.0", "-0.0", "0.0")
+    )
+    assert isinstance(first, ProgressStateUpdated) and isinstance(again, ProgressStateUpdated)
+    assert isinstance(negative, ProgressStateUpdated) and isinstance(positive, ProgressStateUpdated)
+    assert first.nodes[0] is again.nodes[0] and positive.nodes[0] == first.nodes[0]
+    assert repr(negative.nodes[0].value) == "-0.0" and repr(positive.nodes[0].value) == "0.0"
+    # An int node id of a hand-made message is not confused with an equal key.
+    made = parse_message("progress_state", {"nodes": {1: {"state": "s", "value": 1.0, "max": 1.0}}})
+    other = parse_message(
+        "progress_state", {"nodes": {True: {"state": "s", "value": 1.0, "max": 1.0}}}
+    )
+    assert isinstance(made, ProgressStateUpdated) and isinstance(other, ProgressStateUpdated)
+    assert (made.nodes[0].node_id, other.nodes[0].node_id) == ("1", "True")
+
+
+def test_text_message_decodes_as_json_loads_does() -> None:
+    # Whitespace around the envelope, bytes in any JSON encoding: what json.loads accepts.
+    text = json.dumps({"type": "execution_start", "data": {"prompt_id": "p", "timestamp": 1}})
+    expected = ExecutionStarted(prompt_id="p", timestamp=1)
+    for form in (text, f" {text}\n", text.encode(), text.encode("utf-16"), f"\t{text}"):
+        assert parse_text(form) == expected
+    for bad in ("\ufeff" + text, text + " x", text[:-1], text + text):
+        with pytest.raises(RemoteProtocolError, match="not JSON") as caught:
+            parse_text(bad)
+        assert isinstance(caught.value.__cause__, json.JSONDecodeError)
 
 
 def test_feature_flags_reply() -> None:
