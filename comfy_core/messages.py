@@ -47,7 +47,6 @@ from comfy_core.events import (
 __all__ = ["parse_binary", "parse_message", "parse_text", "sniff_mime"]
 
 _U32 = struct.Struct(">I")
-_copysign = math.copysign
 _T = TypeVar("_T")
 # The scanner of json's default decoder: json.loads calls it through three Python layers
 # that cost about as much as scanning a short message.
@@ -191,15 +190,6 @@ _node_executed = _maker(NodeExecuted)
 _execution_succeeded = _maker(ExecutionSucceeded)
 
 
-# The NodeProgress of entries seen lately, by their fields. A snapshot lists every node
-# that is not pending, each time again, so most entries are repeats; a NodeProgress is
-# immutable, so one object serves them all. Only entries of the usual types are kept
-# (str keys, finite floats, none of them -0.0, which equals 0.0), and at most a few
-# thousand: past that the memo starts again.
-_seen_nodes: dict[tuple[Any, ...], NodeProgress] = {}
-_SEEN_NODES_MAX = 4096
-
-
 def _progress_state(d: Mapping[str, Any]) -> Event:
     nodes = []
     for node_id, info in _dict(d, "nodes").items():
@@ -213,37 +203,21 @@ def _progress_state(d: Mapping[str, Any]) -> Event:
             info.get("parent_node_id"),
             info.get("real_node_id"),
         )
-        if (
-            type(node_id) is str
-            and type(state) is str
+        if not (
+            type(state) is str
             and type(value) is float
             and value - value == 0.0
-            and (value or _copysign(1.0, value) > 0.0)
             and type(max_) is float
             and max_ - max_ == 0.0
-            and (max_ or _copysign(1.0, max_) > 0.0)
             and (display is None or type(display) is str)
             and (parent is None or type(parent) is str)
             and (real is None or type(real) is str)
         ):
-            key = (node_id, state, value, max_, display, parent, real)
-            node = _seen_nodes.get(key)
-            if node is None:
-                node = _node_progress(node_id, state, value, max_, display, parent, real)
-                if len(_seen_nodes) >= _SEEN_NODES_MAX:
-                    _seen_nodes.clear()
-                _seen_nodes[key] = node
-        else:
-            node = _node_progress(
-                str(node_id),
-                _str(info, "state"),
-                _num(info, "value"),
-                _num(info, "max"),
-                _opt_str(info, "display_node_id"),
-                _opt_str(info, "parent_node_id"),
-                _opt_str(info, "real_node_id"),
-            )
-        nodes.append(node)
+            state, value, max_ = _str(info, "state"), _num(info, "value"), _num(info, "max")
+            display = _opt_str(info, "display_node_id")
+            parent = _opt_str(info, "parent_node_id")
+            real = _opt_str(info, "real_node_id")
+        nodes.append(_node_progress(str(node_id), state, value, max_, display, parent, real))
     return _progress_state_updated(_opt_str(d, "prompt_id"), tuple(nodes))
 
 

@@ -254,26 +254,6 @@ def test_progress_state_entry_of_other_types() -> None:
     assert type(event.nodes[0].value) is float
 
 
-def test_progress_state_repeated_entries() -> None:
-    # Repeated entries share one NodeProgress; -0.0 (equal to 0.0) keeps its own.
-    entry = '{"state": "running", "value": %s, "max": 1.0, "display_node_id": "5"}'
-    first, again, negative, positive = (
-        parse_text(env("progress_state", '{"nodes": {"5": %s}}' % (entry % value)))
-        for value in ("0.0", "0.0", "-0.0", "0.0")
-    )
-    assert isinstance(first, ProgressStateUpdated) and isinstance(again, ProgressStateUpdated)
-    assert isinstance(negative, ProgressStateUpdated) and isinstance(positive, ProgressStateUpdated)
-    assert first.nodes[0] is again.nodes[0] and positive.nodes[0] == first.nodes[0]
-    assert repr(negative.nodes[0].value) == "-0.0" and repr(positive.nodes[0].value) == "0.0"
-    # An int node id of a hand-made message is not confused with an equal key.
-    made = parse_message("progress_state", {"nodes": {1: {"state": "s", "value": 1.0, "max": 1.0}}})
-    other = parse_message(
-        "progress_state", {"nodes": {True: {"state": "s", "value": 1.0, "max": 1.0}}}
-    )
-    assert isinstance(made, ProgressStateUpdated) and isinstance(other, ProgressStateUpdated)
-    assert (made.nodes[0].node_id, other.nodes[0].node_id) == ("1", "True")
-
-
 def test_text_message_decodes_as_json_loads_does() -> None:
     # Whitespace around the envelope, bytes in any JSON encoding: what json.loads accepts.
     text = json.dumps({"type": "execution_start", "data": {"prompt_id": "p", "timestamp": 1}})
