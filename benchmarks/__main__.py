@@ -31,6 +31,7 @@ SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "convert": convert.section,
     "pool": pool_cost.section,
 }
+OFFLINE = frozenset({"core", "convert"})  # sections that need no server
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
@@ -49,10 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     urls = options.url or ([os.environ["COMFYUI_URL"]] if os.environ.get("COMFYUI_URL") else [])
     rows: list[Row] = []
+    chosen = options.only or list(SECTIONS)
     with ExitStack() as stack:
-        servers = [] if urls else start_servers(stack, 1)
+        needed = not urls and any(name not in OFFLINE for name in chosen)
+        servers = start_servers(stack, 1) if needed else []
         ctx = Context(urls or [s.url for s in servers], servers, options.quick)
-        for name in options.only or list(SECTIONS):
+        for name in chosen:
             print(f"{name}...", flush=True)
             started = time.perf_counter()
             rows += SECTIONS[name](ctx)
