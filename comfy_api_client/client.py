@@ -26,6 +26,7 @@ from comfy_core.http import Request, Response
 from comfy_core.results import PromptResult
 from comfy_core.tracker import PromptTracker
 from comfy_transports.base import AsyncTransport
+from comfy_transports.timeouts import bounded
 
 __all__ = ["AsyncClient", "ComfyAPIClient"]
 
@@ -137,7 +138,7 @@ class ComfyAPIClient(AsyncEndpoints):
 
     async def _result(self, future: Any, timeout: float | None, prompt_id: str) -> PromptResult:
         try:
-            result: PromptResult = await asyncio.wait_for(asyncio.shield(future), timeout)
+            result: PromptResult = await bounded(asyncio.shield(future), timeout)
         except asyncio.TimeoutError as exc:
             raise WaitTimeout(f"prompt {prompt_id} did not finish within {timeout} s") from exc
         return result

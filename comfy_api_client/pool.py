@@ -25,6 +25,7 @@ from comfy_api_client.create import create_client
 from comfy_api_client.pool_api import AsyncPoolAPI
 from comfy_api_client.pooling import MAX_REQUEUES, _Relay
 from comfy_core.errors import ClientClosedError, WaitTimeout
+from comfy_transports.timeouts import bounded
 
 __all__ = ["AsyncPool", "create_pool"]
 
@@ -90,7 +91,7 @@ class AsyncPool(AsyncPoolAPI):
 
     async def _result(self, future: Any, timeout: float | None) -> Any:
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            return await bounded(asyncio.shield(future), timeout)
         except asyncio.TimeoutError as exc:
             raise WaitTimeout(f"the prompt did not finish within {timeout} s") from exc
 

@@ -8,7 +8,7 @@ empty 403). Library exceptions become :mod:`comfy_core.errors` transport
 errors whose messages name the method and path, never the query or credentials,
 and whose chains are scrubbed of credentials. Neither side follows a redirect.
 Each request as a whole is bounded by ``timeout`` (``download_timeout`` when
-streamed), through ``asyncio.wait_for``.
+streamed), through ``bounded`` (``asyncio.wait_for`` without its extra task).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from comfy_transports.httpx_common import build_request, mapped_errors, to_respo
 from comfy_transports.log_redaction import HTTPCORE_LOGGERS, redact_logger
 from comfy_transports.scrub import scrubbed
 from comfy_transports.settings import ConfiguredTransport
+from comfy_transports.timeouts import bounded
 from comfy_transports.websockets_common import (
     closed_error,
     connect_options,
@@ -112,7 +113,7 @@ class HttpxTransport(ConfiguredTransport):
         self, request: Request, write: Callable[[bytes], object] | None, seconds: float | None
     ) -> Response:
         try:
-            return await asyncio.wait_for(self._exchange(request, write), seconds)
+            return await bounded(self._exchange(request, write), seconds)
         except asyncio.TimeoutError as exc:
             what = f"{request.method} {request.path}"
             raise TransportTimeout(f"{what} took longer than {seconds} s") from exc
