@@ -86,13 +86,27 @@ class RequestsTransport(SyncConfiguredTransport):
         if session is None:
             session = requests.Session()
             session.headers.update(with_accept_encoding(self.settings.headers))
-            session.trust_env = True
+            self._environment_once(session)
             session.mount("http://", _Adapter())
             session.mount("https://", _Adapter())
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
         return session
+
+    def _environment_once(self, session: requests.Session) -> None:
+        """What requests reads from the environment on every request (proxy variables,
+        ``no_proxy``, ``REQUESTS_CA_BUNDLE``, ``~/.netrc``), read once for this server:
+        every request goes to the same host, and the lookups cost a fifth of a request."""
+        base = self.url.base
+        settings = session.merge_environment_settings(base, {}, None, self._verify, None)
+        netrc = requests.utils.get_netrc_auth(base)
+        session.trust_env = False
+        session.proxies.update(settings["proxies"])
+        verify = settings["verify"]  # REQUESTS_CA_BUNDLE, when verify is True
+        self._verify = verify if isinstance(verify, (bool, str)) else self._verify
+        if netrc is not None:
+            session.auth = netrc
 
     def _exchange(
         self, request: Request, write: Callable[[bytes], object] | None, seconds: float | None
