@@ -385,10 +385,7 @@ class ClientBase:
         """Every output file with its bytes where already downloaded (images), for storage."""
         if not self.hooks.stores_outputs:
             return []
-        images = {
-            (i.node_id, i.subfolder, i.type, i.filename): i.data for i in result.output_images
-        }
-        return [(r, images.get((r.node_id, r.subfolder, r.type, r.filename))) for r in result.files]
+        return [(ref, image.data if image else None) for ref, image in result.downloaded()]
 
 
 def assemble(

@@ -230,7 +230,8 @@ class AsyncPoolAPI(PoolBase):
         (the pool's by default) for one (:class:`WaitTimeout`). No server can run it:
         :class:`~comfy_core.routing.NoCapableServer`, naming what lacks where.
         """
-        prompt, extra = await self._first_up()._prepare_workflow(workflow, extra_data)
+        _, client = self._first_up()
+        prompt, extra = await client._prepare_workflow(workflow, extra_data)
         data = {name: to_upload_bytes(image, name) for name, image in (files or {}).items()}
         job = self._new_job(dict(prompt), extra, options, data, None)
         return await self._send(job, self.timeout if timeout is None else timeout)
@@ -298,7 +299,8 @@ class AsyncPoolAPI(PoolBase):
 
     async def load_workflow(self, source: WorkflowSource, **options: Any) -> Workflow:
         """A :class:`Workflow`, converted with the first up server's ``/object_info``."""
-        workflow: Workflow = await self._first_up().load_workflow(source, **options)
+        _, client = self._first_up()
+        workflow: Workflow = await client.load_workflow(source, **options)
         return workflow
 
     async def upload_image(
@@ -401,14 +403,14 @@ class AsyncPoolAPI(PoolBase):
         items: Iterable[WorkflowSource | Mapping[str, Any]],
         template: Template | Workflow | str | os.PathLike[str] | None,
     ) -> list[dict[str, Any]]:
-        client = self._first_up()
+        server, client = self._first_up()
         if template is None:
             prompts = []
             for item in items:
                 prompt, _ = await client._prepare_workflow(item, None)
                 prompts.append(dict(prompt))
             return prompts
-        object_info = await client.get_object_info()
+        object_info = self.router.server(server).object_info  # read when it came up
         if isinstance(template, (str, os.PathLike)):
             path = Path(template)
             if path.name.endswith(".template.json"):
@@ -439,11 +441,9 @@ class AsyncPoolAPI(PoolBase):
         """Write the result's outputs into the batch's folder, each atomically."""
         if batch.folder is None:
             return []
-        images = {(i.node_id, i.subfolder, i.filename): i for i in result.output_images}
         names = []
-        for ref in result.files:
+        for ref, image in result.downloaded():
             name = batch.output_name(index, ref)
-            image = images.get((ref.node_id, ref.subfolder, ref.filename))
             if image is not None:
                 batch.write(name, image.data)
             else:

@@ -200,7 +200,6 @@ class PoolBase:
         self._clients: dict[str, Any] = {}
         self._jobs: dict[str, PoolJob] = {}  # by every prompt id a job was sent as
         self._offline: dict[str, float] = {}  # server -> when its socket was first seen down
-        self._dropped: set[str] = set()  # servers whose client the pool closed as down
         self._files: dict[str, bytes] = {}  # recorded by upload_image, sent where needed
         self._uploaded: set[tuple[str, str]] = set()  # (server, file name)
         self._reviving: set[str] = set()  # down servers a connection attempt is under way to
@@ -396,8 +395,8 @@ class PoolBase:
             return False
         if isinstance(error, PromptLostError):
             return True
-        if isinstance(error, ClientClosedError):
-            return attempt.server in self._dropped
+        if isinstance(error, ClientClosedError):  # its client closed: by the pool, as down?
+            return self.router.server(attempt.server).state == DOWN
         return isinstance(error, TransportError)
 
     def _fail(self, job: PoolJob, error: BaseException) -> None:
@@ -425,10 +424,10 @@ class PoolBase:
         if not any(isinstance(feed, WebSocketOptions) for feed in client.state_trackers):
             return None
         if client._session.connected:
-            self._offline.pop(server, None)
+            with self._lock:
+                self._offline.pop(server, None)
             return 0.0
-        since = self._offline.setdefault(server, time.monotonic())
-        return time.monotonic() - since
+        return self._unanswered(server)
 
     def _answered(self, server: str, queue_remaining: int) -> None:
         with self._lock:
@@ -437,7 +436,8 @@ class PoolBase:
         self._notify()
 
     def _unanswered(self, server: str) -> float:
-        """A health probe failed: how long the server has not answered."""
+        """A health probe failed (or its socket is down): how long the server has not
+        answered."""
         with self._lock:
             since = self._offline.setdefault(server, time.monotonic())
         return time.monotonic() - since
@@ -451,7 +451,6 @@ class PoolBase:
                 return False
             self.router.down(server)
             del self._clients[server]
-            self._dropped.add(server)
             self._uploaded = {(s, name) for s, name in self._uploaded if s != server}
             self._offline.pop(server, None)
         self._notify()
@@ -460,7 +459,6 @@ class PoolBase:
     def _came_back(self, server: str, client: Any, object_info: Mapping[str, Any]) -> None:
         with self._lock:
             self._clients[server] = client
-            self._dropped.discard(server)
             self.router.back(server, object_info)
         log.info("%s is up", server)
         self._notify()
@@ -481,10 +479,10 @@ class PoolBase:
         with self._lock:
             return self.router.server(server).state == DOWN
 
-    def _first_up(self) -> Any:
-        """A client of an up server (for loading workflows); ClientClosedError if none."""
+    def _first_up(self) -> tuple[str, Any]:
+        """An up server and its client (for loading workflows); ClientClosedError if none."""
         with self._lock:
             for name in self.router.up:
                 if name in self._clients:
-                    return self._clients[name]
+                    return name, self._clients[name]
         raise ClientClosedError("no server of the pool is up")

@@ -92,3 +92,9 @@ class PromptResult:
 
     def with_images(self, images: list[ImageItem]) -> PromptResult:
         return replace(self, output_images=images)
+
+    def downloaded(self) -> list[tuple[OutputFile, ImageItem | None]]:
+        """Every output file (``files``) with its ``output_images`` item, where one was
+        downloaded (None for the rest: latents, videos, files not fetched)."""
+        images = {(i.node_id, i.subfolder, i.type, i.filename): i for i in self.output_images}
+        return [(f, images.get((f.node_id, f.subfolder, f.type, f.filename))) for f in self.files]

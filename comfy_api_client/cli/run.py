@@ -173,10 +173,8 @@ def _cancel_ours(client: Client, prompts: list[Receipt]) -> None:
 
 def _save(client: Client, result: PromptResult, out: Path, report: Reporter) -> list[Saved]:
     saved = []
-    images = {(i.node_id, i.subfolder, i.filename): i for i in result.output_images}
-    for ref in result.files:
+    for ref, item in result.downloaded():
         path = out / f"{result.prompt_id[:8]}_{ref.filename}"
-        item = images.get((ref.node_id, ref.subfolder, ref.filename))
         if item is not None:  # already downloaded with the result
             out.mkdir(parents=True, exist_ok=True)
             path.write_bytes(item.data)

@@ -226,7 +226,8 @@ class SyncPoolAPI(PoolBase):
         (the pool's by default) for one (:class:`WaitTimeout`). No server can run it:
         :class:`~comfy_core.routing.NoCapableServer`, naming what lacks where.
         """
-        prompt, extra = self._first_up()._prepare_workflow(workflow, extra_data)
+        _, client = self._first_up()
+        prompt, extra = client._prepare_workflow(workflow, extra_data)
         data = {name: to_upload_bytes(image, name) for name, image in (files or {}).items()}
         job = self._new_job(dict(prompt), extra, options, data, None)
         return self._send(job, self.timeout if timeout is None else timeout)
@@ -294,7 +295,8 @@ class SyncPoolAPI(PoolBase):
 
     def load_workflow(self, source: WorkflowSource, **options: Any) -> Workflow:
         """A :class:`Workflow`, converted with the first up server's ``/object_info``."""
-        workflow: Workflow = self._first_up().load_workflow(source, **options)
+        _, client = self._first_up()
+        workflow: Workflow = client.load_workflow(source, **options)
         return workflow
 
     def upload_image(
@@ -397,14 +399,14 @@ class SyncPoolAPI(PoolBase):
         items: Iterable[WorkflowSource | Mapping[str, Any]],
         template: Template | Workflow | str | os.PathLike[str] | None,
     ) -> list[dict[str, Any]]:
-        client = self._first_up()
+        server, client = self._first_up()
         if template is None:
             prompts = []
             for item in items:
                 prompt, _ = client._prepare_workflow(item, None)
                 prompts.append(dict(prompt))
             return prompts
-        object_info = client.get_object_info()
+        object_info = self.router.server(server).object_info  # read when it came up
         if isinstance(template, (str, os.PathLike)):
             path = Path(template)
             if path.name.endswith(".template.json"):
@@ -435,11 +437,9 @@ class SyncPoolAPI(PoolBase):
         """Write the result's outputs into the batch's folder, each atomically."""
         if batch.folder is None:
             return []
-        images = {(i.node_id, i.subfolder, i.filename): i for i in result.output_images}
         names = []
-        for ref in result.files:
+        for ref, image in result.downloaded():
             name = batch.output_name(index, ref)
-            image = images.get((ref.node_id, ref.subfolder, ref.filename))
             if image is not None:
                 batch.write(name, image.data)
             else:
