@@ -31,6 +31,16 @@ __all__ = ["Pool", "create_pool"]
 _SLICE = 0.25  # waits in slices, so the main thread sees Ctrl-C
 
 
+def _slices(timeout: float | None) -> Iterator[float]:
+    """Waits of at most ``_SLICE`` seconds that together last ``timeout`` (None: forever)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = _SLICE if deadline is None else deadline - time.monotonic()
+        if left <= 0:
+            return
+        yield min(left, _SLICE)
+
+
 class Pool(SyncPoolAPI):
     """A pool of sync clients, safe to share between threads; make it with :func:`create_pool`."""
 
@@ -81,38 +91,39 @@ class Pool(SyncPoolAPI):
             self._changed.notify_all()
 
     def _until(self, ready: Callable[[], bool], timeout: float | None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
-            while not ready():
+            for step in _slices(timeout):
+                if ready():
+                    return
                 if self._closing:
                     raise ClientClosedError("the pool closed")
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise WaitTimeout(f"no server of the pool was free within {timeout:g} s")
-                self._changed.wait(_SLICE if left is None else min(left, _SLICE))
+                self._changed.wait(step)
+            if ready():
+                return
+            if self._closing:
+                raise ClientClosedError("the pool closed")
+            raise WaitTimeout(f"no server of the pool was free within {timeout:g} s")
 
     def _pause(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
     def _first(self, futures: Iterable[Any], timeout: float | None) -> set[Any]:
         waiting = list(futures)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            step = _SLICE if left is None else max(0.0, min(left, _SLICE))
+        for step in _slices(timeout):
             done, _ = concurrent.futures.wait(waiting, step, "FIRST_COMPLETED")
-            if done or (left is not None and left <= step):
+            if done:
                 return done
+        return concurrent.futures.wait(waiting, 0)[0]
 
     def _result(self, future: Any, timeout: float | None) -> Any:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
+        for step in _slices(timeout):
             try:
-                return future.result(_SLICE if left is None else max(0.0, min(left, _SLICE)))
+                return future.result(step)
             except concurrent.futures.TimeoutError:
-                if left is not None and left <= _SLICE:
-                    raise WaitTimeout(f"the prompt did not finish within {timeout} s") from None
+                continue
+        if future.done():
+            return future.result()
+        raise WaitTimeout(f"the prompt did not finish within {timeout} s")
 
     def close(self) -> None:
         """Stop the health checks, close every client (pending jobs fail with
