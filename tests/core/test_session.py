@@ -161,8 +161,8 @@ def test_a_failed_submit_discards_its_handle() -> None:
     assert session.pending == [] and session.handle("p") is None
 
 
-def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> None:
-    # A fast prompt can finish before its POST is answered (PROTOCOL.md, the race).
+def _finished_before_its_receipt() -> tuple[Session, PromptHandle]:
+    """A session whose prompt ran to its outcome before its POST was answered."""
     session = Session()
     handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, 2))
     session.open(handle)
@@ -170,8 +170,18 @@ def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> No
     for message in SUCCESS:
         session.receive(message)
     drain(session)
+    return session, handle
+
+
+def _receipt(session: Session) -> None:
     session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
     drain(session)
+
+
+def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> None:
+    # A fast prompt can finish before its POST is answered (PROTOCOL.md, the race).
+    session, handle = _finished_before_its_receipt()
+    _receipt(session)
     kinds = [type(e) for e in handle.buffer]
     assert kinds[0] is PromptQueued and kinds[-1] is PromptSucceeded
 
@@ -179,16 +189,9 @@ def test_a_receipt_that_comes_after_the_outcome_is_still_the_first_event() -> No
 def test_a_receipt_that_comes_after_the_prompt_settled_is_kept_with_its_events() -> None:
     # Faster still: the outcome arrived and the future was resolved (its finish step
     # done) before the POST was answered; a later events() still sees the receipt first.
-    session = Session()
-    handle = PromptHandle(PROMPT, ProgressCounter(PROMPT, 2))
-    session.open(handle)
-    session.tracker.register(PROMPT)
-    for message in SUCCESS:
-        session.receive(message)
-    drain(session)
+    session, handle = _finished_before_its_receipt()
     assert session.resolved(handle)
-    session.tracker.accepted(PromptResponse(prompt_id=PROMPT, number=1))
-    drain(session)
+    _receipt(session)
     reader = session.attach(PROMPT)
     assert reader is handle
     kinds = [type(e) for e in reader.buffer]
