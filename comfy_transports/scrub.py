@@ -17,8 +17,8 @@ their messages redacted too. Nothing else of the original is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from types import TracebackType
 
 from comfy_core.errors import ComfyError
 from comfy_core.redact import redact_secrets
@@ -83,11 +83,26 @@ class _Scrubber:
         return clean
 
 
-@contextmanager
-def scrubbed(secrets: Iterable[str]) -> Iterator[None]:
-    """Scrub the chain of any SDK exception leaving the block (it leaves as itself)."""
-    try:
-        yield
-    except ComfyError as error:
-        scrub(error, secrets)
-        raise
+class scrubbed:  # lower case: used as the function it replaced, ``with scrubbed(...)``
+    """Scrub the chain of any SDK exception leaving the block (it leaves as itself).
+
+    A class, not a ``@contextmanager``: it wraps every request and every WebSocket
+    message, and a generator-based one costs several times as much to enter and leave.
+    """
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = secrets
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(error, ComfyError):
+            scrub(error, self._secrets)  # and it goes on as itself
