@@ -266,6 +266,40 @@ def test_text_message_decodes_as_json_loads_does() -> None:
         assert isinstance(caught.value.__cause__, json.JSONDecodeError)
 
 
+@pytest.mark.parametrize("name", FILES)
+def test_text_message_as_its_decoded_pair(name: str) -> None:
+    # parse_text reads the usual message without parse_message; it must say the same.
+    for record in recorded.load(name):
+        if record["kind"] == "ws_text":
+            envelope = record["data"]
+            expected = parse_message(envelope.get("type"), envelope.get("data"))
+            assert parse_text(json.dumps(envelope)) == expected
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"type": ["status"], "data": {}},  # unhashable type
+        {"type": 3, "data": {}},
+        {"type": "status", "data": []},
+        {"type": "status", "data": None},
+        {"type": "status"},
+        {"data": {}},
+        {"type": "no_such_type", "data": {"prompt_id": "p"}},
+        {"type": "no_such_type", "data": [1]},
+    ],
+)
+def test_odd_envelope_as_its_decoded_pair(envelope: dict[str, Any]) -> None:
+    try:
+        expected: object = parse_message(envelope.get("type"), envelope.get("data"))
+    except RemoteProtocolError as exc:
+        with pytest.raises(RemoteProtocolError) as caught:
+            parse_text(json.dumps(envelope))
+        assert str(caught.value) == str(exc)
+    else:
+        assert parse_text(json.dumps(envelope)) == expected
+
+
 def test_feature_flags_reply() -> None:
     event = text_event("preview_binary_frames", "feature_flags", ws="flags")
     assert event == FeatureFlagsReceived(
