@@ -132,7 +132,7 @@ def _checked(
 
 def _throughput(ctx: Context, ref: OutputFile, size: int, folder: Path) -> list[Row]:
     url, target = ctx.url, folder / "downloaded.bin"
-    results = interleaved(ctx.pick(3, 7), {
+    results = interleaved(ctx.pick(7, 9), {
         "httpx": _checked(lambda: asyncio.run(_timed_httpx(url, ref, target)), target, size),
         "httpx in memory": _checked(lambda: asyncio.run(_timed_httpx(url, ref, None)), None, size),
         "async download": _checked(lambda: asyncio.run(_timed_async(url, ref, None)), None, size),
