@@ -94,11 +94,15 @@ def _shut(sock: socket.socket | None) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+_PRUNE_AT = 1024  # guards in the heap before the released ones are dropped
+
+
 class Watchdog:
     """A thread that fires each guarded request's :class:`Guard` at its deadline."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Guard]] = []
+        self._prune_at = _PRUNE_AT
         self._count = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -108,17 +112,29 @@ class Watchdog:
         if deadline.at is None:
             return guard
         with self._cond:
-            heapq.heappush(self._heap, (deadline.at, next(self._count), guard))
+            if len(self._heap) >= self._prune_at:
+                # Released guards wait in the heap until the thread next wakes, which may
+                # be a timeout away: past a bound, drop them here, so the heap stays about
+                # as large as the requests in flight.
+                self._heap = [e for e in self._heap if not e[2].released]
+                heapq.heapify(self._heap)
+                self._prune_at = max(_PRUNE_AT, 2 * len(self._heap))
+            entry = (deadline.at, next(self._count), guard)
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="comfy-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            # The thread sleeps until the earliest deadline: only a new earliest one needs
+            # it awake. Requests of the same timeout come due in order, so nearly every
+            # request leaves the thread asleep (waking it cost each request a thread switch).
+            if self._heap[0] is entry:
+                self._cond.notify()
         return guard
 
     def release(self, guard: Guard) -> None:
-        """The request is over: its guard will not fire (it leaves the heap when due)."""
+        """The request is over: its guard will not fire (it leaves the heap later)."""
         with guard._lock:
             guard.released = True
             guard._sock = None
@@ -126,16 +142,20 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._heap:
+                # Released guards at the front go now, due or not: the thread then sleeps
+                # until the first deadline that may still fire, not once per request.
+                while self._heap and self._heap[0][2].released:
+                    heapq.heappop(self._heap)
+                if not self._heap:
                     self._cond.wait()
+                    continue
                 at, _, guard = self._heap[0]
                 wait = at - time.monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
-            if not guard.released:
-                guard.fire()
+            guard.fire()  # a no-op if it was released meanwhile
 
 
 # One thread for the whole process, started by the first guarded request.
