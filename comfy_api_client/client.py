@@ -75,6 +75,10 @@ class ComfyAPIClient(AsyncEndpoints):
                         reply = await send(step)
                     elif isinstance(step, Sleep):
                         await asyncio.sleep(step.seconds)
+                    elif isinstance(step, Gather) and len(step.flows) == 1:
+                        # The usual prompt has one image to fetch: gather would make a
+                        # task for it (11 us of CPU against 0.1 us for the await).
+                        reply = [await self.run_flow(step.flows[0])]
                     elif isinstance(step, Gather):
                         reply = await asyncio.gather(*map(self.run_flow, step.flows))
                     elif isinstance(step, Call) and step.blocking:
