@@ -156,7 +156,8 @@ class ClientBase:
             while (ready := self._session.next_event()) is not None:
                 event, handle, calls = ready
                 self._ready.append(partial(self.hooks.event, event))
-                self._ready.extend(partial(callback, value) for callback, value in calls)
+                if calls:  # most events have no callback due
+                    self._ready.extend(partial(callback, value) for callback, value in calls)
                 if isinstance(event, PromptFailed):
                     self._ready.append(
                         partial(self.hooks.prompt_failed, event.prompt_id or "", event.error)

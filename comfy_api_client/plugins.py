@@ -160,9 +160,12 @@ class Hooks:
 
     def request_headers(self, request: Request, attempt: int) -> Request:
         """``request`` with the headers plugins add (the first registered plugin wins)."""
+        call = self._hook.comfy_request_headers
+        if not call.get_hookimpls():  # as in _observe: no plugin adds headers, skip pluggy
+            return request
         added: dict[str, str] = {}
         # pluggy calls the last registered first, so the first registered updates last and wins.
-        for headers in self._hook.comfy_request_headers(request=request, attempt=attempt):
+        for headers in call(request=request, attempt=attempt):
             added.update(headers or {})
         if not added:
             return request
