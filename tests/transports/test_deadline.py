@@ -65,9 +65,10 @@ def test_an_earlier_deadline_after_a_later_one_fires_first(pairs: list[socket.so
 
 def test_a_later_deadline_fires_after_released_earlier_ones(pairs: list[socket.socket]) -> None:
     watchdog = Watchdog()
-    released = [guarded(watchdog, 0.02 * (i + 1), pairs) for i in range(5)]
-    for guard in released:
-        watchdog.release(guard)
+    with watchdog._cond:  # the thread cannot reach these guards before they are released
+        released = [guarded(watchdog, 0.02 * (i + 1), pairs) for i in range(5)]
+        for guard in released:
+            watchdog.release(guard)
     last = guarded(watchdog, 0.2, pairs)
     wait_fired(last)
     assert not any(guard.fired for guard in released)
@@ -75,8 +76,9 @@ def test_a_later_deadline_fires_after_released_earlier_ones(pairs: list[socket.s
 
 def test_a_released_guard_never_fires(pairs: list[socket.socket]) -> None:
     watchdog = Watchdog()
-    guard = guarded(watchdog, 0.02, pairs)
-    watchdog.release(guard)
+    with watchdog._cond:  # as above: released before the thread can look at it
+        guard = guarded(watchdog, 0.02, pairs)
+        watchdog.release(guard)
     wait_fired(guarded(watchdog, 0.1, pairs))  # past the released one's deadline
     assert not guard.fired
     pairs[1].sendall(b"x")
