@@ -14,7 +14,7 @@ it likes. A transport's ``timeout`` must bound the whole exchange instead.
   wakes any blocked read at once; the transport then reports a timeout.
 
 The raw-socket transport caps each ``recv`` itself, and the async transport
-wraps the exchange in ``asyncio.wait_for``.
+wraps the exchange in ``comfy_transports.timeouts.bounded``.
 """
 
 from __future__ import annotations
