@@ -90,21 +90,18 @@ def through_json(data: list[Recorded], loads: Loads = json.loads) -> int:
 
 @contextmanager
 def parser_decoding_with(loads: Loads) -> Iterator[None]:
-    """The core's message parser decodes with ``loads`` meanwhile (a local experiment):
-    both its decoders, the scanner of the usual message and the general one."""
+    """The core's message parser decodes with ``loads`` meanwhile (a local experiment): its
+    scanner, through which every text message of the recordings goes."""
 
     def scan_once(text: str, index: int) -> tuple[Any, int]:
         return loads(text), len(text)  # the whole message, as parse_text asks at index 0
 
-    swapped = {"_loads": loads, "_scan_once": scan_once}
-    originals = {name: getattr(messages, name) for name in swapped}
-    for name, value in swapped.items():
-        setattr(messages, name, value)
+    original = getattr(messages, "_scan_once")  # noqa: B009
+    setattr(messages, "_scan_once", scan_once)  # noqa: B010
     try:
         yield
     finally:
-        for name, value in originals.items():
-            setattr(messages, name, value)
+        setattr(messages, "_scan_once", original)  # noqa: B010
 
 
 def orjson_module() -> ModuleType | None:
