@@ -104,9 +104,9 @@ def sequential(ctx: Context) -> list[Row]:
     # A polled prompt waits for the next poll (~0.3 s): with --quick the polling variants
     # run fewer prompts, else they alone take most of the two minutes. Their rows have
     # no target; CPU and latency stay per prompt.
-    polled = ctx.pick(5, count)
+    prompts = {key: ctx.pick(5, count) if key[2] == "http" else count for key in VARIANTS}
     for key in VARIANTS:
-        variants[" ".join(key)] = _variant(ctx.url, key, polled if key[2] == "http" else count)
+        variants[" ".join(key)] = _variant(ctx.url, key, prompts[key])
     results = interleaved(rounds, variants, lambda r: print(f"  latency round {r + 1}", flush=True))
     base = results["baseline httpx"]
     base_cpu, base_wall = [c for c, _ in base], [w for _, w in base]
@@ -118,8 +118,7 @@ def sequential(ctx: Context) -> list[Row]:
         cpu_target, wall_target = TARGETS.get(key, ("", ""))
         cpu = ratios([c for c, _ in results[name]], base_cpu)
         wall = ratios([w for _, w in results[name]], base_wall)
-        prompts = polled if key[2] == "http" else count
-        note = f"{prompts} prompts x {rounds} rounds; {baseline_ms}"
+        note = f"{prompts[key]} prompts x {rounds} rounds; {baseline_ms}"
         rows.append(Row(f"{name}: CPU per prompt", cpu, cpu_target, note=note))
         rows.append(Row(f"{name}: latency", wall, wall_target))
     return rows
