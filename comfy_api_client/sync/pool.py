@@ -91,18 +91,15 @@ class Pool(SyncPoolAPI):
             self._changed.notify_all()
 
     def _until(self, ready: Callable[[], bool], timeout: float | None) -> None:
+        slices = _slices(timeout)
         with self._changed:
-            for step in _slices(timeout):
-                if ready():
-                    return
+            while not ready():
                 if self._closing:
                     raise ClientClosedError("the pool closed")
+                step = next(slices, None)
+                if step is None:
+                    raise WaitTimeout(f"no server of the pool was free within {timeout:g} s")
                 self._changed.wait(step)
-            if ready():
-                return
-            if self._closing:
-                raise ClientClosedError("the pool closed")
-            raise WaitTimeout(f"no server of the pool was free within {timeout:g} s")
 
     def _pause(self, seconds: float) -> None:
         self._stopping.wait(seconds)
